@@ -1,0 +1,1 @@
+//! Rule database with libseccomp's merge semantics (being written).
