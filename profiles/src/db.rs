@@ -1,1 +1,0 @@
-//! Rule database with libseccomp's merge semantics (being written).

@@ -1,0 +1,295 @@
+//! One ABI's part of the filter: its syscalls and their trees, and how a rule reaches
+//! them (`src/db.c db_rule_add`, `src/arch.c arch_filter_rule_add`, `src/syscalls.c
+//! abi_rule_add`).
+
+use std::collections::BTreeMap;
+
+use crate::action::Action;
+use crate::arch::Abi;
+
+use super::chain::{self, ArgCmp, RuleArgs};
+use super::tree::{Exists, Scan, Slot, Tree, UNSET_ACTION};
+use super::{CmpOp, Resolver};
+
+/// i386 `socketcall`, the multiplexer of the socket calls (`arch-x86.c`).
+pub(super) const I386_SOCKETCALL: u32 = 102;
+/// i386 `ipc`, the multiplexer of the System V IPC calls (`arch-x86.c`).
+pub(super) const I386_IPC: u32 = 117;
+
+/// The socket calls libseccomp routes through `socketcall` on i386, with the call number
+/// `socketcall` takes in its first argument (`SYS_SOCKET` ...; libseccomp's `__PNR_*`
+/// values are -100 minus it).
+const SOCKET_CALLS: [(&str, u64); 20] = [
+    ("socket", 1),
+    ("bind", 2),
+    ("connect", 3),
+    ("listen", 4),
+    ("accept", 5),
+    ("getsockname", 6),
+    ("getpeername", 7),
+    ("socketpair", 8),
+    ("send", 9),
+    ("recv", 10),
+    ("sendto", 11),
+    ("recvfrom", 12),
+    ("shutdown", 13),
+    ("setsockopt", 14),
+    ("getsockopt", 15),
+    ("sendmsg", 16),
+    ("recvmsg", 17),
+    ("accept4", 18),
+    ("recvmmsg", 19),
+    ("sendmmsg", 20),
+];
+
+/// The IPC calls libseccomp routes through `ipc` on i386, with the `ipc` call number
+/// (`SEMOP` ...; the `__PNR_*` values are -200 minus it).
+const IPC_CALLS: [(&str, u64); 12] = [
+    ("semop", 1),
+    ("semget", 2),
+    ("semctl", 3),
+    ("semtimedop", 4),
+    ("msgsnd", 11),
+    ("msgrcv", 12),
+    ("msgget", 13),
+    ("msgctl", 14),
+    ("shmat", 21),
+    ("shmdt", 22),
+    ("shmget", 23),
+    ("shmctl", 24),
+];
+
+/// The multiplexer syscall and call number a rule for `name` also goes to on `abi`, if
+/// libseccomp multiplexes it there. Of the supported ABIs only i386 has `abi_rule_add`.
+pub(super) fn multiplexer(abi: Abi, name: &str) -> Option<(u32, u64)> {
+    if abi != Abi::X86 {
+        return None;
+    }
+    let find = |table: &[(&str, u64)]| table.iter().find(|(n, _)| *n == name).map(|e| e.1);
+    find(&SOCKET_CALLS)
+        .map(|call| (I386_SOCKETCALL, call))
+        .or_else(|| find(&IPC_CALLS).map(|call| (I386_IPC, call)))
+}
+
+/// Where libseccomp files a rule: a syscall number, or the pseudo number a name has on an
+/// ABI that lacks it. Pseudo numbers (`__PNR_*`) are unique per name, so the name stands
+/// for it. Entries under pseudo numbers never reach the program, but they are merged like
+/// the others and can make a later rule fail with `EEXIST`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(super) enum SysKey {
+    Nr(u32),
+    Pseudo(String),
+}
+
+/// The chain part of a syscall's priority (`_DB_PRI_MASK_CHAIN`): code generation
+/// checks syscalls with fewer nodes first.
+const PRIORITY_CHAIN: u32 = 0xffff;
+
+/// One syscall (`struct db_sys_list`): a tree, or an unconditional action when the tree
+/// is empty.
+#[derive(Clone, Debug)]
+pub(super) struct Entry {
+    pub tree: Tree,
+    pub action: Action,
+    /// libseccomp's running count of the tree's nodes. It follows libseccomp's
+    /// arithmetic (unsigned, wrapping) rather than the real count: only the priority
+    /// derived from it matters.
+    node_cnt: u32,
+    /// The order of code generation: highest first, ties in syscall number order.
+    pub priority: u32,
+}
+
+impl Entry {
+    /// The entry a syscall's first rule creates.
+    fn first(wide: bool, action: Action, args: &RuleArgs) -> Entry {
+        let mut tree = Tree::default();
+        let chain = chain::build(&mut tree, wide, action, args);
+        tree.root = chain.first;
+        let action = if chain.first.is_some() {
+            UNSET_ACTION
+        } else {
+            action
+        };
+        let priority = PRIORITY_CHAIN.wrapping_sub(chain.nodes);
+        Entry {
+            tree,
+            action,
+            node_cnt: chain.nodes,
+            priority,
+        }
+    }
+
+    /// Merges a later rule (`db_rule_add` on an existing syscall).
+    fn merge(&mut self, wide: bool, action: Action, args: &RuleArgs) -> Result<(), Exists> {
+        let chain = chain::build(&mut self.tree, wide, action, args);
+        let new = chain.first;
+        let mut pruned = false;
+        loop {
+            match (self.tree.root, new) {
+                (None, _) if pruned => {
+                    // The pruning emptied the tree: the new chain replaces it.
+                    self.tree.root = new;
+                    self.action = if new.is_some() { UNSET_ACTION } else { action };
+                    self.node_cnt = chain.nodes;
+                    self.priority = PRIORITY_CHAIN.wrapping_sub(chain.nodes);
+                }
+                (None, _) => {
+                    // An unconditional rule is already there and wins.
+                    self.tree.release_tree(new);
+                }
+                (Some(root), None) => {
+                    // A later unconditional rule replaces every condition.
+                    self.tree.release_tree(Some(root));
+                    self.tree.root = None;
+                    self.node_cnt = 0;
+                    self.action = action;
+                }
+                (Some(root), Some(first)) => {
+                    let mut scan = Scan::new(action);
+                    let freed = self.tree.prune(Some(root), first, &mut scan);
+                    if freed > 0 {
+                        pruned = true;
+                        self.forget(freed);
+                        if self.tree.root.is_none() {
+                            continue;
+                        }
+                    } else if scan.redundant() {
+                        // The tree already decides the new chain's calls.
+                        self.tree.release_tree(new);
+                        self.update_priority();
+                        return Ok(());
+                    }
+                    let freed = self.tree.add(Slot::Root, first)?;
+                    self.forget(freed);
+                    self.node_cnt = self.node_cnt.wrapping_add(chain.nodes);
+                    let freed = self.tree.release_tree(new);
+                    self.forget(freed);
+                }
+            }
+            self.update_priority();
+            return Ok(());
+        }
+    }
+
+    fn forget(&mut self, freed: usize) {
+        self.node_cnt = self.node_cnt.wrapping_sub(freed as u32);
+    }
+
+    /// The priority from the node count, as `db_rule_add` recomputes it after a merge.
+    fn update_priority(&mut self) {
+        self.priority =
+            (self.priority & !PRIORITY_CHAIN) | PRIORITY_CHAIN.wrapping_sub(self.node_cnt);
+    }
+}
+
+/// Why a rule could not be added to one ABI.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum AddFailure {
+    /// `EEXIST` on this syscall.
+    Exists(SysKey),
+    /// libseccomp never returns while merging into this syscall.
+    Loops(SysKey),
+}
+
+/// The previous state of every entry a rule touched, so that a rule that fails on one
+/// ABI leaves no trace on any (libseccomp's transaction in `db_col_rule_add`).
+#[derive(Debug, Default)]
+pub(super) struct Journal {
+    saved: Vec<(usize, SysKey, Option<Entry>)>,
+}
+
+impl Journal {
+    fn save(&mut self, filter: usize, key: &SysKey, entry: Option<&Entry>) {
+        if !self.saved.iter().any(|(f, k, _)| *f == filter && k == key) {
+            self.saved.push((filter, key.clone(), entry.cloned()));
+        }
+    }
+
+    /// Puts every touched entry back as it was.
+    pub(super) fn roll_back(self, filters: &mut [Filter]) {
+        for (index, key, entry) in self.saved.into_iter().rev() {
+            let Some(filter) = filters.get_mut(index) else {
+                continue;
+            };
+            match entry {
+                Some(entry) => filter.entries.insert(key, entry),
+                None => filter.entries.remove(&key),
+            };
+        }
+    }
+}
+
+/// One ABI's syscalls (`struct db_filter`).
+#[derive(Clone, Debug)]
+pub(super) struct Filter {
+    pub abi: Abi,
+    pub entries: BTreeMap<SysKey, Entry>,
+}
+
+impl Filter {
+    pub(super) fn new(abi: Abi) -> Filter {
+        Filter {
+            abi,
+            entries: BTreeMap::new(),
+        }
+    }
+
+    /// Adds a rule for `name` (`arch_filter_rule_add`): the name is translated to this
+    /// ABI, and on i386 the socket and IPC calls go to their multiplexer too, the
+    /// multiplexer first (`abi_rule_add`).
+    pub(super) fn add_rule(
+        &mut self,
+        index: usize,
+        name: &str,
+        action: Action,
+        args: &RuleArgs,
+        resolver: Resolver,
+        journal: &mut Journal,
+    ) -> Result<(), AddFailure> {
+        let number = resolver(self.abi, name);
+        let direct = match number {
+            Some(nr) => SysKey::Nr(nr),
+            None => SysKey::Pseudo(name.to_string()),
+        };
+        if let Some((mux, call)) = multiplexer(self.abi, name) {
+            // The call number replaces the rule's condition on argument 0; the other
+            // conditions stay, now applied to the multiplexer's arguments.
+            let mut muxed = *args;
+            muxed[0] = Some(ArgCmp {
+                op: CmpOp::Eq,
+                mask: u64::MAX,
+                datum: call,
+            });
+            self.add_to(index, SysKey::Nr(mux), action, &muxed, journal)?;
+            return self.add_to(index, direct, action, args, journal);
+        }
+        if number.is_none() && self.abi == Abi::X86 {
+            // i386's `abi_rule_add` drops pseudo numbers other than the multiplexed
+            // calls; the other ABIs file them like real numbers (`db_rule_add`).
+            return Ok(());
+        }
+        self.add_to(index, direct, action, args, journal)
+    }
+
+    /// `db_rule_add` for one syscall.
+    fn add_to(
+        &mut self,
+        index: usize,
+        key: SysKey,
+        action: Action,
+        args: &RuleArgs,
+        journal: &mut Journal,
+    ) -> Result<(), AddFailure> {
+        let wide = self.abi.is_64bit();
+        journal.save(index, &key, self.entries.get(&key));
+        let Some(entry) = self.entries.get_mut(&key) else {
+            self.entries.insert(key, Entry::first(wide, action, args));
+            return Ok(());
+        };
+        let merged = entry.merge(wide, action, args);
+        if entry.tree.corrupt {
+            return Err(AddFailure::Loops(key));
+        }
+        merged.map_err(|Exists| AddFailure::Exists(key))
+    }
+}

@@ -1,0 +1,464 @@
+//! The rule database: libseccomp 2.5.4's merging of rules, per ABI and syscall, into the
+//! decision trees its code generator compiles.
+//!
+//! runc hands libseccomp one rule at a time (`seccomp_rule_add`); libseccomp files each
+//! under every ABI of the filter and merges it with the rules already there. The merge
+//! is not a plain "first match wins" list: an unconditional rule already present wins
+//! over later ones, a later unconditional rule replaces conditional ones, comparisons are
+//! ordered by argument and operator rather than by rule order, and a rule repeating a
+//! comparison with another action fails. [`Database`] reproduces that merge node for
+//! node, so the [`Node`] tree of each syscall is the one libseccomp's program evaluates:
+//! the same tests of the same words in the same order, with the same outcomes.
+//!
+//! # Terms
+//! - A *condition* ([`Cond`]) compares one syscall argument; a *rule* is a syscall name,
+//!   an action and conditions that must all hold.
+//! - On a 64-bit ABI each condition becomes two or three tests of 32-bit words; on a
+//!   32-bit ABI (x32 included) one test of the low word, with the datum truncated.
+//! - A syscall's [`Node`] tree ends in a [`Decision`]: an action, or the filter's default
+//!   action when no rule matched.
+//!
+//! # Example
+//! ```
+//! use profiles::action::Action;
+//! use profiles::arch::Abi;
+//! use profiles::db::{CmpOp, Cond, Database};
+//!
+//! fn numbers(abi: Abi, name: &str) -> Option<u32> {
+//!     match (abi, name) {
+//!         (Abi::X86_64, "personality") => Some(135),
+//!         _ => None,
+//!     }
+//! }
+//!
+//! let mut db = Database::new(Action::Errno(1), &[Abi::X86_64], numbers);
+//! let gt = Cond { arg: 0, op: CmpOp::Gt, datum_a: 10, datum_b: 0 };
+//! let eq = Cond { arg: 0, op: CmpOp::Eq, datum_a: 20, datum_b: 0 };
+//! db.add_rule("personality", Action::Errno(38), &[gt])?;
+//! db.add_rule("personality", Action::Allow, &[eq])?;
+//! // Equality tests come before range tests, whatever the rule order.
+//! assert_eq!(db.decide(Abi::X86_64, 135, &[20, 0, 0, 0, 0, 0]), Some(Action::Allow));
+//! assert_eq!(db.decide(Abi::X86_64, 135, &[30, 0, 0, 0, 0, 0]), Some(Action::Errno(38)));
+//! assert_eq!(db.decide(Abi::X86_64, 135, &[5, 0, 0, 0, 0, 0]), Some(Action::Errno(1)));
+//! assert_eq!(db.decide(Abi::X86_64, 0, &[0; 6]), None);
+//! # Ok::<(), profiles::db::DbError>(())
+//! ```
+
+mod chain;
+mod filter;
+mod node;
+mod program;
+mod tree;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
+
+use crate::action::Action;
+use crate::arch::{Abi, X32_SYSCALL_BIT};
+
+use chain::{ArgCmp, RuleArgs};
+use filter::{AddFailure, Filter, Journal, SysKey};
+
+pub use node::{Decision, Half, Node, WordOp};
+
+/// A comparison operator (`SCMP_CMP_*`); all comparisons are unsigned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CmpOp {
+    /// `A != datum_a`.
+    Ne,
+    /// `A < datum_a`.
+    Lt,
+    /// `A <= datum_a`.
+    Le,
+    /// `A == datum_a`.
+    Eq,
+    /// `A >= datum_a`.
+    Ge,
+    /// `A > datum_a`.
+    Gt,
+    /// `A & datum_a == datum_b & datum_a`.
+    MaskedEq,
+}
+
+/// One argument comparison as libseccomp receives it (`struct scmp_arg_cmp`): `datum_a`
+/// is the profile's `value` (the mask for [`CmpOp::MaskedEq`]), `datum_b` its `valueTwo`,
+/// used only by `MaskedEq`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Cond {
+    pub arg: u8,
+    pub op: CmpOp,
+    pub datum_a: u64,
+    pub datum_b: u64,
+}
+
+/// Resolves a syscall name to its number on an ABI (x32 numbers carry bit 30), `None`
+/// if the ABI lacks it.
+pub type Resolver = fn(Abi, &str) -> Option<u32>;
+
+/// The largest errno libseccomp accepts in `SCMP_ACT_ERRNO`, plus one (`MAX_ERRNO` in
+/// `src/system.c sys_chk_seccomp_action`).
+const MAX_ERRNO: u16 = 4095;
+
+/// libseccomp's limit on conditions per rule (`ARG_COUNT_MAX`), one per argument.
+const MAX_CONDITIONS: usize = 6;
+
+/// Why libseccomp refuses a rule. Each variant is one `seccomp_rule_add` error, see
+/// [`DbError::errno`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DbError {
+    #[error("adding rule for {name:?}: {count} conditions, more than libseccomp's 6")]
+    TooManyConditions { name: String, count: usize },
+    #[error("adding rule for {name:?}: action {action} is invalid (errno must be below 4095)")]
+    InvalidAction { name: String, action: Action },
+    #[error("adding rule for {name:?}: action {action} is the filter's default action")]
+    DefaultAction { name: String, action: Action },
+    #[error("adding rule for {name:?}: argument index {arg} is out of range (0 to 5)")]
+    ArgOutOfRange { name: String, arg: u8 },
+    #[error("adding rule for {name:?}: two conditions on argument {arg}")]
+    RepeatedArg { name: String, arg: u8 },
+    #[error(
+        "adding rule for {name:?} on {abi}: {target} already has a rule with the same \
+         comparison and another action"
+    )]
+    Conflict {
+        name: String,
+        abi: Abi,
+        target: String,
+    },
+    #[error(
+        "adding rule for {name:?} on {abi}: libseccomp 2.5.4 never returns while merging it \
+         into {target} (the merge leaves a level whose links form a cycle)"
+    )]
+    NeverReturns {
+        name: String,
+        abi: Abi,
+        target: String,
+    },
+    #[error("generating the program as libseccomp would: {reason}")]
+    Program { reason: &'static str },
+    #[error("creating filter: default action {action} is invalid (errno must be below 4095)")]
+    InvalidDefault { action: Action },
+}
+
+impl DbError {
+    /// The errno `seccomp_rule_add` (or `seccomp_init`) fails with for this error.
+    /// `NeverReturns` has none (libseccomp hangs, or overflows its stack); it reports
+    /// `ELOOP`. `Program` reports `EFAULT`, as libseccomp's export does where it cannot lay
+    /// the program out.
+    pub fn errno(&self) -> i32 {
+        match self {
+            DbError::TooManyConditions { .. }
+            | DbError::InvalidAction { .. }
+            | DbError::ArgOutOfRange { .. }
+            | DbError::RepeatedArg { .. }
+            | DbError::InvalidDefault { .. } => libc::EINVAL,
+            DbError::DefaultAction { .. } => libc::EACCES,
+            DbError::Conflict { .. } => libc::EEXIST,
+            DbError::NeverReturns { .. } => libc::ELOOP,
+            DbError::Program { .. } => libc::EFAULT,
+        }
+    }
+}
+
+/// Whether libseccomp resolves `name` on `abi` to a multiplexed pseudo number: the
+/// i386 socket and IPC calls, which it files under `socketcall`/`ipc` as well as under
+/// their own number.
+pub fn is_multiplexed(abi: Abi, name: &str) -> bool {
+    filter::multiplexer(abi, name).is_some()
+}
+
+/// Whether libseccomp accepts `action` in a filter (`sys_chk_seccomp_action`). The
+/// actions that depend on the kernel (`KILL_PROCESS`, `LOG`, `NOTIFY`) are taken as
+/// available: every kernel seclaunch supports has them.
+pub fn action_is_valid(action: Action) -> bool {
+    match action {
+        Action::Errno(errno) => errno < MAX_ERRNO,
+        _ => true,
+    }
+}
+
+/// Per filter, the decision tree of each real syscall number with rules.
+type Trees = Vec<BTreeMap<u32, Arc<Node>>>;
+
+/// The rules of a filter, merged per ABI and syscall as libseccomp merges them.
+#[derive(Clone, Debug)]
+pub struct Database {
+    default: Action,
+    resolver: Resolver,
+    filters: Vec<Filter>,
+    /// libseccomp lays the program out as a binary tree (`SCMP_FLTATR_CTL_OPTIMIZE` 2).
+    binary_tree: bool,
+    /// The decision trees, read off the emulated program when first asked for; cleared
+    /// by every change.
+    trees: OnceLock<Result<Trees, DbError>>,
+}
+
+impl Database {
+    /// An empty filter. `abis[0]` is the native ABI; the others as added with
+    /// `seccomp_arch_add`, in order (an ABI listed twice counts once). The default action
+    /// is not checked; see [`Database::try_new`].
+    pub fn new(default: Action, abis: &[Abi], resolver: Resolver) -> Database {
+        let mut filters: Vec<Filter> = Vec::new();
+        for abi in abis {
+            if !filters.iter().any(|f| f.abi == *abi) {
+                filters.push(Filter::new(*abi));
+            }
+        }
+        Database {
+            default,
+            resolver,
+            filters,
+            binary_tree: false,
+            trees: OnceLock::new(),
+        }
+    }
+
+    /// [`Database::new`], failing as `seccomp_init` does on an invalid default action.
+    pub fn try_new(default: Action, abis: &[Abi], resolver: Resolver) -> Result<Database, DbError> {
+        if !action_is_valid(default) {
+            return Err(DbError::InvalidDefault { action: default });
+        }
+        Ok(Database::new(default, abis, resolver))
+    }
+
+    /// The filter's default action.
+    pub fn default_action(&self) -> Action {
+        self.default
+    }
+
+    /// Selects libseccomp's binary-tree layout (`SCMP_FLTATR_CTL_OPTIMIZE` 2) instead of its
+    /// default priority order. runc asks for it when its flattened rule list, skipped
+    /// rules included, has more than 32 entries (`libcontainer/seccomp/seccomp_linux.go`).
+    /// The layout matters to decisions only through [`Database::loses_syscall_number`].
+    pub fn set_binary_tree(&mut self, enabled: bool) {
+        self.binary_tree = enabled;
+        self.trees = OnceLock::new();
+    }
+
+    /// Whether libseccomp's program never loads the syscall number for `abi`, so that
+    /// every call of that ABI gets the default action whatever the rules say.
+    ///
+    /// This is a libseccomp 2.5.4 code-generation defect we reproduce: in the default
+    /// layout the syscall number is loaded only in the code of the syscall checked first,
+    /// the one with the highest priority (fewest tree nodes; ties in number order). When
+    /// that one is a pseudo syscall (a name the ABI lacks, filed but never emitted), no
+    /// load is emitted at all, and the syscall checks compare the arch token instead
+    /// (`gen_bpf.c _gen_bpf_syscalls`: the load goes with `s_head`, which
+    /// `_skip_syscall` drops). x86_64 and x32 are safe on their own, where an ABI check
+    /// loads the number; together they form one section, which is not. The binary-tree
+    /// layout always loads it.
+    pub fn loses_syscall_number(&self, abi: Abi) -> bool {
+        if self.binary_tree {
+            return false;
+        }
+        let Some(index) = self.filter_index(abi) else {
+            return false;
+        };
+        let partner = match abi {
+            Abi::X86_64 => self.filter_index(Abi::X32),
+            Abi::X32 => self.filter_index(Abi::X86_64),
+            _ => None,
+        };
+        let section: Vec<&Filter> = match partner {
+            None if matches!(abi, Abi::X86_64 | Abi::X32) => return false,
+            None => vec![&self.filters[index]],
+            // The filter added first is the primary one; its syscalls come first in ties.
+            Some(other) => {
+                vec![
+                    &self.filters[index.min(other)],
+                    &self.filters[index.max(other)],
+                ]
+            }
+        };
+        let entries = || section.iter().flat_map(|f| f.entries.iter());
+        let Some(top) = entries().map(|(_, e)| e.priority).max() else {
+            return false;
+        };
+        // Entries are kept in libseccomp's list order: real numbers ascending, then the
+        // pseudo numbers, which are negative and compare as huge unsigned values.
+        matches!(
+            entries().find(|(_, e)| e.priority == top),
+            Some((SysKey::Pseudo(_), _))
+        )
+    }
+
+    fn filter_index(&self, abi: Abi) -> Option<usize> {
+        self.filters.iter().position(|f| f.abi == abi)
+    }
+
+    /// The filter's ABIs, native first.
+    pub fn abis(&self) -> impl Iterator<Item = Abi> + '_ {
+        self.filters.iter().map(|f| f.abi)
+    }
+
+    /// Adds a rule exactly as `seccomp_rule_add(ctx, action, nr, conds)` does, `nr` being
+    /// `name` resolved on the native ABI: the rule goes to every ABI of the filter that
+    /// knows the name, and if any ABI refuses it, none keeps it.
+    ///
+    /// runc calls this once per rule, after skipping rules whose action is the default
+    /// and names libseccomp does not know; a rule with the default action fails here, as
+    /// in libseccomp.
+    pub fn add_rule(&mut self, name: &str, action: Action, conds: &[Cond]) -> Result<(), DbError> {
+        let args = self.rule_args(name, action, conds)?;
+        let mut journal = Journal::default();
+        for (index, filter) in self.filters.iter_mut().enumerate() {
+            let added = filter.add_rule(index, name, action, &args, self.resolver, &mut journal);
+            if let Err(failure) = added {
+                let abi = filter.abi;
+                journal.roll_back(&mut self.filters);
+                return Err(rule_error(name, abi, failure));
+            }
+        }
+        self.trees = OnceLock::new();
+        Ok(())
+    }
+
+    /// The conditions of a rule indexed by argument, checked in `seccomp_rule_add`'s
+    /// order (`seccomp_rule_add_array`, then `db_col_rule_add`).
+    fn rule_args(&self, name: &str, action: Action, conds: &[Cond]) -> Result<RuleArgs, DbError> {
+        let name = || name.to_string();
+        if conds.len() > MAX_CONDITIONS {
+            return Err(DbError::TooManyConditions {
+                name: name(),
+                count: conds.len(),
+            });
+        }
+        if !action_is_valid(action) {
+            return Err(DbError::InvalidAction {
+                name: name(),
+                action,
+            });
+        }
+        if action == self.default {
+            return Err(DbError::DefaultAction {
+                name: name(),
+                action,
+            });
+        }
+        let mut args: RuleArgs = [None; MAX_CONDITIONS];
+        for cond in conds {
+            let Some(slot) = args.get_mut(usize::from(cond.arg)) else {
+                return Err(DbError::ArgOutOfRange {
+                    name: name(),
+                    arg: cond.arg,
+                });
+            };
+            if slot.is_some() {
+                return Err(DbError::RepeatedArg {
+                    name: name(),
+                    arg: cond.arg,
+                });
+            }
+            *slot = Some(match cond.op {
+                CmpOp::MaskedEq => ArgCmp {
+                    op: cond.op,
+                    mask: cond.datum_a,
+                    datum: cond.datum_b,
+                },
+                op => ArgCmp {
+                    op,
+                    mask: u64::MAX,
+                    datum: cond.datum_a,
+                },
+            });
+        }
+        Ok(args)
+    }
+
+    /// The decision trees, from the emulated program.
+    fn trees(&self) -> &Result<Trees, DbError> {
+        self.trees.get_or_init(|| self.read_program())
+    }
+
+    fn read_program(&self) -> Result<Trees, DbError> {
+        let failed = |failure| DbError::Program {
+            reason: match failure {
+                program::Failure::Corrupt => "a rule tree is malformed",
+                program::Failure::BackwardJump => "a jump has no target after it",
+                program::Failure::Malformed => "a path leaves the program",
+            },
+        };
+        let program =
+            program::generate(&self.filters, self.default, self.binary_tree).map_err(failed)?;
+        let mut out = Vec::with_capacity(self.filters.len());
+        for filter in &self.filters {
+            let mut trees = BTreeMap::new();
+            for key in filter.entries.keys() {
+                if let SysKey::Nr(nr) = key {
+                    let tree = program.tree(filter.abi.audit_arch(), *nr).map_err(failed)?;
+                    trees.insert(*nr, tree);
+                }
+            }
+            out.push(trees);
+        }
+        Ok(out)
+    }
+
+    /// Checks that libseccomp could export the program, which the decision trees come
+    /// from. When it could not, [`Database::syscalls`] and [`Database::decide`] report no
+    /// rules at all.
+    pub fn check_program(&self) -> Result<(), DbError> {
+        self.trees().as_ref().map(|_| ()).map_err(Clone::clone)
+    }
+
+    /// Per ABI, the syscalls that have rules, in ascending number order (x32 numbers with
+    /// bit 30), each with its decision tree: what libseccomp's program does once it has
+    /// dispatched on the arch and the number. Empty for an ABI not in the filter.
+    pub fn syscalls(&self, abi: Abi) -> impl Iterator<Item = (u32, &Node)> {
+        let index = self.filter_index(abi);
+        let trees = self.trees().as_ref().ok();
+        index
+            .and_then(|i| trees?.get(i))
+            .into_iter()
+            .flat_map(|trees| trees.iter().map(|(nr, node)| (*nr, node.as_ref())))
+    }
+
+    /// The decision tree of syscall `nr` on `abi`, if it has rules there (see
+    /// [`Database::syscalls`]). An x32 number may be given with or without bit 30.
+    pub fn tree(&self, abi: Abi, nr: u32) -> Option<&Node> {
+        let nr = if abi == Abi::X32 {
+            nr | X32_SYSCALL_BIT
+        } else {
+            nr
+        };
+        let index = self.filter_index(abi)?;
+        self.trees()
+            .as_ref()
+            .ok()?
+            .get(index)?
+            .get(&nr)
+            .map(|node| node.as_ref())
+    }
+
+    /// The decision libseccomp's filter makes for syscall `nr` of `abi` with these
+    /// arguments; `None` when the syscall has no rules on that ABI (the caller applies
+    /// the default action). On 32-bit ABIs only the low halves of `args` count.
+    pub fn decide(&self, abi: Abi, nr: u32, args: &[u64; 6]) -> Option<Action> {
+        Some(match self.tree(abi, nr)?.decide(args) {
+            Decision::Act(action) => action,
+            Decision::Default => self.default,
+        })
+    }
+}
+
+fn rule_error(name: &str, abi: Abi, failure: AddFailure) -> DbError {
+    let target = |key: &SysKey| match key {
+        SysKey::Nr(nr) => format!("syscall {nr}"),
+        SysKey::Pseudo(name) => format!("pseudo syscall {name:?}"),
+    };
+    match failure {
+        AddFailure::Exists(key) => DbError::Conflict {
+            name: name.to_string(),
+            abi,
+            target: target(&key),
+        },
+        AddFailure::Loops(key) => DbError::NeverReturns {
+            name: name.to_string(),
+            abi,
+            target: target(&key),
+        },
+    }
+}
