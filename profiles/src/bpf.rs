@@ -1,7 +1,20 @@
 //! Classic BPF as seccomp uses it: instruction encoding, the `seccomp_data` layout, and a
 //! readable listing.
 
-pub use seccompiler::sock_filter;
+/// One instruction, laid out as the kernel's `struct sock_filter`.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct sock_filter {
+    /// Operation.
+    pub code: u16,
+    /// Jump offset when the condition holds.
+    pub jt: u8,
+    /// Jump offset when it does not.
+    pub jf: u8,
+    /// Operand.
+    pub k: u32,
+}
 
 /// A filter program.
 pub type Program = Vec<sock_filter>;
@@ -54,7 +67,12 @@ pub mod data {
 
 /// A statement: an instruction that does not branch.
 pub const fn stmt(code: u16, k: u32) -> sock_filter {
-    sock_filter { code, jt: 0, jf: 0, k }
+    sock_filter {
+        code,
+        jt: 0,
+        jf: 0,
+        k,
+    }
 }
 
 /// A conditional jump.

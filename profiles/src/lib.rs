@@ -20,8 +20,130 @@
 
 pub mod action;
 pub mod arch;
+mod asm;
 pub mod bpf;
+pub mod caps;
+pub mod codegen;
+pub mod compile;
 pub mod db;
+pub mod install;
 pub mod interp;
+pub mod json;
+pub mod kernel;
 pub mod model;
+pub mod parse;
+pub mod resolve;
 pub mod syscalls;
+
+use std::fmt;
+
+pub use compile::Compiled;
+pub use resolve::{ResolveOptions, Resolved};
+
+/// seclaunch's own default profile, used when none is named. It decides as Moby's
+/// default profile does.
+pub const DEFAULT_PROFILE: &str = include_str!("../docker-default.json");
+
+/// Everything a build of a profile depends on.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Capabilities, native ABI and kernel version.
+    pub resolve: ResolveOptions,
+    /// Reject unknown keys and unknown syscall names instead of ignoring them.
+    pub strict: bool,
+}
+
+impl Options {
+    /// Docker's defaults for this machine, not strict.
+    pub fn for_this_host() -> Options {
+        Options {
+            resolve: ResolveOptions::for_this_host(),
+            strict: false,
+        }
+    }
+}
+
+/// A profile, built.
+#[derive(Debug)]
+pub struct Built {
+    /// The format the file was read as.
+    pub format: model::Format,
+    /// The profile as written.
+    pub profile: model::Profile,
+    /// Keys that were ignored, as `(location, key)`.
+    pub ignored_keys: Vec<parse::Warning>,
+    /// The filter, or `None` when the profile asks for no filter (`{}`).
+    pub filter: Option<(Resolved, Compiled)>,
+}
+
+/// A failure to build a profile: the source (usually a file name) and what went wrong.
+#[derive(Debug)]
+pub struct Error {
+    /// Where the profile came from, as the user named it.
+    pub source_name: String,
+    /// What went wrong (boxed: the variants carry locations and found values, and a
+    /// large `Err` would be copied through every `?`).
+    pub kind: Box<ErrorKind>,
+}
+
+/// The phase that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ErrorKind {
+    /// The JSON could not be read as a profile.
+    #[error(transparent)]
+    Parse(#[from] parse::ParseError),
+    /// The profile's content is invalid for the given options.
+    #[error(transparent)]
+    Resolve(#[from] resolve::ResolveError),
+    /// The rules could not be compiled.
+    #[error(transparent)]
+    Compile(#[from] compile::CompileError),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.source_name, self.kind)
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&*self.kind)
+    }
+}
+
+/// Parses, resolves and compiles a profile.
+///
+/// ```
+/// let options = profiles::Options::for_this_host();
+/// let built = profiles::build(profiles::DEFAULT_PROFILE.as_bytes(), "default", &options)
+///     .expect("the embedded default builds");
+/// let (_, compiled) = built.filter.expect("the default is a filter");
+/// assert!(compiled.program.len() < 4096);
+/// ```
+pub fn build(bytes: &[u8], source_name: &str, options: &Options) -> Result<Built, Error> {
+    let fail = |kind: ErrorKind| Error {
+        source_name: source_name.to_string(),
+        kind: Box::new(kind),
+    };
+    let parse_options = parse::ParseOptions {
+        strict: options.strict,
+    };
+    let parsed = parse::parse_profile(bytes, &parse_options).map_err(|e| fail(e.into()))?;
+    let resolution = resolve::resolve(&parsed.profile, parsed.format, &options.resolve)
+        .map_err(|e| fail(e.into()))?;
+    let filter = match resolution {
+        resolve::Resolution::Unconfined => None,
+        resolve::Resolution::Filter(resolved) => {
+            let compiled =
+                compile::compile(&resolved, options.strict).map_err(|e| fail(e.into()))?;
+            Some((resolved, compiled))
+        }
+    };
+    Ok(Built {
+        format: parsed.format,
+        profile: parsed.profile,
+        ignored_keys: parsed.warnings,
+        filter,
+    })
+}
