@@ -79,7 +79,10 @@ impl Arch {
 
     /// The `SCMP_ARCH_*` spelling.
     pub fn scmp_name(self) -> &'static str {
-        ARCH_NAMES.iter().find(|(a, _)| *a == self).map_or("SCMP_ARCH_?", |(_, n)| n)
+        ARCH_NAMES
+            .iter()
+            .find(|(a, _)| *a == self)
+            .map_or("SCMP_ARCH_?", |(_, n)| n)
     }
 
     /// The word moby compares `includes.arches`/`excludes.arches` with when this is the

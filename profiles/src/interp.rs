@@ -23,13 +23,22 @@ impl SeccompData {
     /// or with it; the bit is set either way. On 32-bit ABIs the kernel zero-extends each
     /// argument register, so only the low 32 bits of `args` are kept.
     pub fn new(abi: Abi, nr: u32, args: [u64; 6]) -> SeccompData {
-        let nr = if abi == Abi::X32 { nr | crate::arch::X32_SYSCALL_BIT } else { nr };
+        let nr = if abi == Abi::X32 {
+            nr | crate::arch::X32_SYSCALL_BIT
+        } else {
+            nr
+        };
         let args = if abi.is_64bit() || abi == Abi::X32 {
             args
         } else {
             args.map(|a| a & 0xffff_ffff)
         };
-        SeccompData { nr, arch: abi.audit_arch(), instruction_pointer: 0, args }
+        SeccompData {
+            nr,
+            arch: abi.audit_arch(),
+            instruction_pointer: 0,
+            args,
+        }
     }
 
     fn word(&self, offset: u32) -> u32 {
@@ -184,5 +193,8 @@ pub fn run_unchecked(program: &[sock_filter], input: &SeccompData) -> Outcome {
             _ => break,
         }
     }
-    Outcome { ret: crate::action::ret::KILL_PROCESS, executed }
+    Outcome {
+        ret: crate::action::ret::KILL_PROCESS,
+        executed,
+    }
 }
