@@ -1,0 +1,144 @@
+//! `seclaunch`: inspect Docker/OCI seccomp profiles and compile them to the filter
+//! Docker (runc + libseccomp) would install.
+//!
+//! Each command lives in its own module and returns what it prints; this file only
+//! parses the command line, dispatches, and turns errors into one line and an exit
+//! status.
+
+#![deny(unsafe_code)]
+
+mod check;
+mod compile_cmd;
+mod errno;
+mod error;
+mod explain;
+mod options;
+mod profile_source;
+mod syscall_text;
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use clap::error::ErrorKind;
+use clap::{Args, CommandFactory, Parser, Subcommand};
+use clap_complete::Shell;
+
+use crate::error::{Error, EXIT_CODES_HELP};
+
+// Running a program is not available yet. When it is, the command line will also read
+// `seclaunch [OPTIONS] [--] PROGRAM [ARGS...]`: the shared options and a trailing
+// PROGRAM become fields of `Cli` and the subcommand becomes optional.
+// `args_conflicts_with_subcommands` is set now so that the parser already works that
+// way: once an option is given at the top level, the next word is a PROGRAM, never a
+// subcommand, so `seclaunch --cap-add X check` cannot change meaning between versions.
+#[derive(Debug, Parser)]
+#[command(name = "seclaunch", version, after_help = EXIT_CODES_HELP)]
+#[command(
+    about = "Inspect Docker/OCI seccomp profiles and compile them to the filter \
+                   Docker would install"
+)]
+#[command(subcommand_required = true, args_conflicts_with_subcommands = true)]
+// Without it clap lists a bare `seclaunch` among the usages, for the arguments to come.
+#[command(override_usage = "seclaunch <COMMAND> [OPTIONS] [ARGS]")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Validate a profile and summarise the filter it gives under the options
+    #[command(after_help = EXIT_CODES_HELP)]
+    Check(check::CheckArgs),
+    /// Write the filter as raw BPF (for `bwrap --seccomp FD`), or print it as a listing
+    #[command(after_help = EXIT_CODES_HELP)]
+    Compile(compile_cmd::CompileArgs),
+    /// Show the decision the filter makes for one syscall, and the rules behind it
+    #[command(after_help = EXIT_CODES_HELP)]
+    Explain(explain::ExplainArgs),
+    /// Print a shell completion script
+    Completions(CompletionsArgs),
+}
+
+/// `seclaunch completions SHELL`.
+#[derive(Args, Debug)]
+struct CompletionsArgs {
+    /// The shell to complete for
+    #[arg(value_name = "SHELL")]
+    shell: Shell,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => return clap_exit(&err),
+    };
+    match run(&cli.command).and_then(|out| write_stdout(&out)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => fail(&err),
+    }
+}
+
+/// What the command prints on standard output.
+fn run(command: &Command) -> Result<Vec<u8>, Error> {
+    Ok(match command {
+        Command::Check(args) => check::run(args)?.to_string().into_bytes(),
+        Command::Compile(args) => compile_cmd::run(args)?,
+        Command::Explain(args) => explain::run(args)?.to_string().into_bytes(),
+        Command::Completions(args) => completions(args.shell),
+    })
+}
+
+fn completions(shell: Shell) -> Vec<u8> {
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "seclaunch", &mut out);
+    out
+}
+
+/// Writes the command's output. A reader that went away (`seclaunch ... | head`) is not
+/// an error.
+fn write_stdout(bytes: &[u8]) -> Result<(), Error> {
+    let mut stdout = io::stdout().lock();
+    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        Err(err) if err.kind() != io::ErrorKind::BrokenPipe => Err(Error::Stdout(err)),
+        _ => Ok(()),
+    }
+}
+
+/// Help and version go to standard output as clap prints them; a usage error becomes
+/// one line, as every other error does.
+fn clap_exit(err: &clap::Error) -> ExitCode {
+    match err.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => match err.print() {
+            Err(io_err) if io_err.kind() != io::ErrorKind::BrokenPipe => {
+                fail(&Error::Stdout(io_err))
+            }
+            _ => ExitCode::SUCCESS,
+        },
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let reason = "a command is required: check, compile, explain or completions";
+            fail(&Error::Usage(format!("{reason} (see seclaunch --help)")))
+        }
+        _ => fail(&Error::Usage(usage_line(err))),
+    }
+}
+
+/// clap's message on one line: its first paragraph (the reason, and the values it lists
+/// under it) without the `error: ` prefix, and a pointer to `--help` in place of the
+/// usage block clap would print.
+fn usage_line(err: &clap::Error) -> String {
+    let rendered = err.render().to_string();
+    let paragraph: Vec<&str> = rendered
+        .lines()
+        .take_while(|line| !line.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    let text = paragraph.join(" ");
+    let reason = text.strip_prefix("error: ").unwrap_or(&text);
+    format!("{reason} (see seclaunch --help)")
+}
+
+fn fail(err: &Error) -> ExitCode {
+    eprintln!("seclaunch: {err}");
+    ExitCode::from(err.exit_code())
+}
