@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the system packages seclaunch's build and tests need, then builds it.
+# Run as root (or with sudo) on Debian or Ubuntu.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(libseccomp-dev pkg-config)
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
+        || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+    apt-get update -qq
+    apt-get install -y -qq "${missing[@]}"
+fi
+cargo fetch --locked 2>/dev/null || cargo fetch
+cargo build --workspace --release
