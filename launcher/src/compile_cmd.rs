@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use profiles::bpf::{disasm, sock_filter};
+use profiles::bpf::{disasm, to_bytes};
 
 use crate::error::Error;
 use crate::options::CommonOptions;
@@ -45,7 +45,7 @@ pub fn run(args: &CompileArgs) -> Result<Vec<u8>, Error> {
             action: "compile",
         });
     };
-    let bytes = program_bytes(&compiled.program);
+    let bytes = to_bytes(&compiled.program);
     match &args.output {
         Some(_) if to_stdout => return Ok(bytes),
         Some(path) => std::fs::write(path, &bytes).map_err(|source| Error::WriteFilter {
@@ -59,16 +59,4 @@ pub fn run(args: &CompileArgs) -> Result<Vec<u8>, Error> {
     } else {
         Vec::new()
     })
-}
-
-/// The program as the kernel's `struct sock_filter` array: `code` (u16), `jt`, `jf`
-/// (u8 each) and `k` (u32), native byte order, no padding, 8 bytes each.
-pub fn program_bytes(program: &[sock_filter]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(program.len() * 8);
-    for insn in program {
-        out.extend_from_slice(&insn.code.to_ne_bytes());
-        out.extend_from_slice(&[insn.jt, insn.jf]);
-        out.extend_from_slice(&insn.k.to_ne_bytes());
-    }
-    out
 }

@@ -19,6 +19,19 @@ pub struct sock_filter {
 /// A filter program.
 pub type Program = Vec<sock_filter>;
 
+/// `program` as the kernel reads a `struct sock_filter` array: `code` (u16), `jt`, `jf`
+/// (u8 each) and `k` (u32), native byte order, no padding, 8 bytes each. This is the
+/// form `bwrap --seccomp FD` reads and the form the shim's handoff carries.
+pub fn to_bytes(program: &[sock_filter]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(program.len() * 8);
+    for insn in program {
+        out.extend_from_slice(&insn.code.to_ne_bytes());
+        out.extend_from_slice(&[insn.jt, insn.jf]);
+        out.extend_from_slice(&insn.k.to_ne_bytes());
+    }
+    out
+}
+
 /// The kernel rejects programs longer than this (`BPF_MAXINSNS`).
 pub const MAX_INSNS: usize = 4096;
 

@@ -1,0 +1,262 @@
+//! The handoff: a compiled filter as the launcher passes it to `libsecshim.so`, which must
+//! not parse JSON in the target process.
+//!
+//! The launcher writes a *frame* into a sealed memfd that the program inherits, and names
+//! it in `SECLAUNCH_HANDOFF=<fd>:<length>:<checksum>`. The shim reads the frame, checks
+//! it against the variable and against itself, installs the program, then closes the fd
+//! and removes the variable, so the program sees neither.
+//!
+//! A frame, all integers little-endian:
+//!
+//! | offset | size | field |
+//! |---:|---:|---|
+//! | 0 | 8 | magic `SECLHND1` |
+//! | 8 | 4 | seccomp filter flags (`LOG`, `SPEC_ALLOW`; the shim adds `TSYNC`) |
+//! | 12 | 4 | instruction count *n*, 1 to 4096 |
+//! | 16 | 8 | FNV-1a 64 of bytes 0..16 and the program |
+//! | 24 | 8*n | the program: `sock_filter` {code u16, jt u8, jf u8, k u32} |
+//!
+//! The checksum finds truncation and corruption. It is no defence against forgery, and
+//! needs none: whoever can write the frame or the variable chooses the program's
+//! environment anyway, and could as well leave the shim out of it.
+//!
+//! This crate is `no_std` and allocates nothing: the shim links no standard library.
+
+#![no_std]
+#![deny(unsafe_code)]
+
+use core::ffi::CStr;
+
+/// The first eight bytes of every frame; the digit is the format version.
+pub const MAGIC: [u8; 8] = *b"SECLHND1";
+/// The size of the header before the program.
+pub const HEADER_LEN: usize = 24;
+/// The kernel's limit on a filter's length (`BPF_MAXINSNS`).
+pub const MAX_INSNS: usize = 4096;
+/// The largest frame: a header and a program of [`MAX_INSNS`] instructions.
+pub const MAX_FRAME_LEN: usize = HEADER_LEN + 8 * MAX_INSNS;
+/// The environment variable that names the frame.
+pub const ENV_VAR: &CStr = c"SECLAUNCH_HANDOFF";
+/// The environment variable that names a profile for the shim to compile itself:
+/// a path, `default` or `unconfined`.
+pub const PROFILE_VAR: &CStr = c"SECLAUNCH_PROFILE";
+/// The marker the shim leaves after installing: the checksum of the frame in force, in
+/// hex. It only lets a child skip a second copy of the same filter; forging it gains
+/// nothing, because the kernel keeps the filter whatever the environment says.
+pub const ACTIVE_VAR: &CStr = c"SECLAUNCH_ACTIVE";
+
+/// Why a frame or its variable was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Error {
+    /// The variable is not `<fd>:<length>:<checksum>` in decimal, decimal, hex.
+    BadVariable,
+    /// The frame's length differs from the one the variable names, or is not a header
+    /// plus a whole number of instructions.
+    BadLength,
+    /// The frame does not start with [`MAGIC`].
+    BadMagic,
+    /// The instruction count is 0, over [`MAX_INSNS`], or disagrees with the length.
+    BadCount,
+    /// The checksum in the frame or in the variable does not match the content.
+    BadChecksum,
+}
+
+impl Error {
+    /// A lowercase phrase for the shim's one line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Error::BadVariable => "malformed SECLAUNCH_HANDOFF (expected <fd>:<length>:<checksum>)",
+            Error::BadLength => "length differs from the one announced",
+            Error::BadMagic => "not a seclaunch filter frame (bad magic)",
+            Error::BadCount => "instruction count out of range",
+            Error::BadChecksum => "checksum mismatch",
+        }
+    }
+}
+
+impl core::fmt::Display for Error {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What the variable says: where the frame is and what it must look like.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Announce {
+    /// The inherited file descriptor holding the frame.
+    pub fd: i32,
+    /// The frame's length in bytes.
+    pub len: usize,
+    /// The frame's checksum.
+    pub checksum: u64,
+}
+
+/// A checked frame, borrowed from the bytes it was read from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Frame<'a> {
+    /// The seccomp filter flags the profile asks for.
+    pub flags: u32,
+    /// The program, as raw `sock_filter` bytes in host order, ready for `sock_fprog`.
+    pub program: &'a [u8],
+    /// The checksum the frame carries.
+    pub checksum: u64,
+}
+
+impl Frame<'_> {
+    /// The number of instructions.
+    pub fn len(&self) -> usize {
+        self.program.len() / 8
+    }
+
+    /// Always false for a checked frame; here for clippy's `len_without_is_empty`.
+    pub fn is_empty(&self) -> bool {
+        self.program.is_empty()
+    }
+}
+
+/// FNV-1a, 64 bits: small, fast, and enough to find a truncated or damaged frame.
+pub fn fnv1a(parts: &[&[u8]]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for byte in *part {
+            hash ^= u64::from(*byte);
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    hash
+}
+
+/// Writes the frame for `program` (raw `sock_filter` bytes) and `flags` into `out`,
+/// returning its length and checksum. `out` must hold `HEADER_LEN + program.len()`
+/// bytes.
+pub fn encode(program: &[u8], flags: u32, out: &mut [u8]) -> Result<(usize, u64), Error> {
+    let count = program.len() / 8;
+    if program.len() % 8 != 0 || count == 0 || count > MAX_INSNS {
+        return Err(Error::BadCount);
+    }
+    let len = HEADER_LEN + program.len();
+    let Some(out) = out.get_mut(..len) else {
+        return Err(Error::BadLength);
+    };
+    out[..8].copy_from_slice(&MAGIC);
+    out[8..12].copy_from_slice(&flags.to_le_bytes());
+    // Cannot truncate: count is at most MAX_INSNS.
+    out[12..16].copy_from_slice(&(count as u32).to_le_bytes());
+    let checksum = fnv1a(&[&out[..16], program]);
+    out[16..24].copy_from_slice(&checksum.to_le_bytes());
+    out[HEADER_LEN..].copy_from_slice(program);
+    Ok((len, checksum))
+}
+
+/// Checks `bytes` as a frame, against `announce` when the variable gave one.
+pub fn decode<'a>(bytes: &'a [u8], announce: Option<&Announce>) -> Result<Frame<'a>, Error> {
+    if announce.is_some_and(|a| a.len != bytes.len()) || bytes.len() < HEADER_LEN {
+        return Err(Error::BadLength);
+    }
+    if bytes[..8] != MAGIC {
+        return Err(Error::BadMagic);
+    }
+    let flags = u32::from_le_bytes(word4(bytes, 8));
+    let count = u32::from_le_bytes(word4(bytes, 12)) as usize;
+    if count == 0 || count > MAX_INSNS || HEADER_LEN + 8 * count != bytes.len() {
+        return Err(Error::BadCount);
+    }
+    let mut stored = [0u8; 8];
+    stored.copy_from_slice(&bytes[16..24]);
+    let checksum = u64::from_le_bytes(stored);
+    let program = &bytes[HEADER_LEN..];
+    let actual = fnv1a(&[&bytes[..16], program]);
+    if actual != checksum || announce.is_some_and(|a| a.checksum != checksum) {
+        return Err(Error::BadChecksum);
+    }
+    Ok(Frame {
+        flags,
+        program,
+        checksum,
+    })
+}
+
+fn word4(bytes: &[u8], at: usize) -> [u8; 4] {
+    let mut out = [0u8; 4];
+    out.copy_from_slice(&bytes[at..at + 4]);
+    out
+}
+
+/// Reads the variable's value: `<fd>:<length>:<checksum>`, the checksum in hex.
+pub fn parse_announce(value: &[u8]) -> Result<Announce, Error> {
+    let mut fields = value.split(|b| *b == b':');
+    let (Some(fd), Some(len), Some(sum), None) =
+        (fields.next(), fields.next(), fields.next(), fields.next())
+    else {
+        return Err(Error::BadVariable);
+    };
+    let fd = parse_number(fd, 10).filter(|fd| *fd <= i32::MAX as u64);
+    let len = parse_number(len, 10).filter(|len| *len as usize <= MAX_FRAME_LEN);
+    match (fd, len, parse_number(sum, 16)) {
+        // Both casts are in range: checked by the filters above.
+        (Some(fd), Some(len), Some(checksum)) => Ok(Announce {
+            fd: fd as i32,
+            len: len as usize,
+            checksum,
+        }),
+        _ => Err(Error::BadVariable),
+    }
+}
+
+/// Writes the variable's value for `announce` into `out`, returning the bytes used
+/// (at most 40: 10 + 1 + 5 + 1 + 16 digits and separators).
+pub fn format_announce(announce: &Announce, out: &mut [u8; 40]) -> usize {
+    let mut at = 0;
+    at += write_number(announce.fd as u64, 10, &mut out[at..]);
+    out[at] = b':';
+    at += 1;
+    at += write_number(announce.len as u64, 10, &mut out[at..]);
+    out[at] = b':';
+    at += 1;
+    at += write_number(announce.checksum, 16, &mut out[at..]);
+    at
+}
+
+/// Writes `checksum` in hex, as [`ACTIVE_VAR`] carries it, returning the bytes used.
+pub fn format_checksum(checksum: u64, out: &mut [u8; 16]) -> usize {
+    write_number(checksum, 16, out)
+}
+
+/// Reads a checksum written by [`format_checksum`].
+pub fn parse_checksum(text: &[u8]) -> Option<u64> {
+    parse_number(text, 16).filter(|_| text.len() <= 16)
+}
+
+/// A number of at most 20 digits in `radix` (10 or 16), no sign, no prefix.
+fn parse_number(digits: &[u8], radix: u32) -> Option<u64> {
+    if digits.is_empty() || digits.len() > 20 {
+        return None;
+    }
+    let mut value: u64 = 0;
+    for d in digits {
+        let digit = u64::from(char::from(*d).to_digit(radix)?);
+        value = value.checked_mul(u64::from(radix))?.checked_add(digit)?;
+    }
+    Some(value)
+}
+
+fn write_number(mut value: u64, radix: u64, out: &mut [u8]) -> usize {
+    let mut digits = [0u8; 20];
+    let mut n = 0;
+    loop {
+        // Cannot index out of range: a u64 has at most 20 decimal digits.
+        digits[n] = b"0123456789abcdef"[(value % radix) as usize];
+        n += 1;
+        value /= radix;
+        if value == 0 {
+            break;
+        }
+    }
+    for (i, d) in digits[..n].iter().rev().enumerate() {
+        out[i] = *d;
+    }
+    n
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,124 @@
+use super::*;
+
+const PROGRAM: [u8; 16] = [6, 0, 0, 0, 0, 0, 0xff, 0x7f, 6, 0, 0, 0, 1, 0, 5, 0];
+
+fn frame(program: &[u8], flags: u32) -> ([u8; 64], usize, u64) {
+    let mut out = [0u8; 64];
+    let (len, sum) = encode(program, flags, &mut out).expect("encodes");
+    (out, len, sum)
+}
+
+#[test]
+fn encoded_frame_decodes_to_the_same_program_and_flags() {
+    let (out, len, sum) = frame(&PROGRAM, 4);
+    let announce = Announce {
+        fd: 3,
+        len,
+        checksum: sum,
+    };
+    let decoded = decode(&out[..len], Some(&announce)).expect("decodes");
+    assert_eq!(decoded.program, &PROGRAM);
+    assert_eq!(decoded.flags, 4);
+    assert_eq!(decoded.len(), 2);
+}
+
+#[test]
+fn every_truncation_is_refused() {
+    let (out, len, _) = frame(&PROGRAM, 0);
+    for cut in 0..len {
+        assert!(decode(&out[..cut], None).is_err(), "cut at {cut}");
+    }
+}
+
+#[test]
+fn every_flipped_bit_is_refused() {
+    let (out, len, sum) = frame(&PROGRAM, 2);
+    let announce = Announce {
+        fd: 3,
+        len,
+        checksum: sum,
+    };
+    for byte in 0..len {
+        for bit in 0..8 {
+            let mut bad = out;
+            bad[byte] ^= 1 << bit;
+            assert!(
+                decode(&bad[..len], Some(&announce)).is_err(),
+                "byte {byte} bit {bit}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_frame_announced_with_another_checksum_is_refused() {
+    let (out, len, sum) = frame(&PROGRAM, 0);
+    let announce = Announce {
+        fd: 3,
+        len,
+        checksum: sum ^ 1,
+    };
+    assert_eq!(
+        decode(&out[..len], Some(&announce)),
+        Err(Error::BadChecksum)
+    );
+    let announce = Announce {
+        fd: 3,
+        len: len + 8,
+        checksum: sum,
+    };
+    assert_eq!(decode(&out[..len], Some(&announce)), Err(Error::BadLength));
+}
+
+#[test]
+fn empty_and_ragged_programs_are_not_encoded() {
+    let mut out = [0u8; 64];
+    assert_eq!(encode(&[], 0, &mut out), Err(Error::BadCount));
+    assert_eq!(encode(&PROGRAM[..12], 0, &mut out), Err(Error::BadCount));
+    assert_eq!(encode(&PROGRAM, 0, &mut out[..30]), Err(Error::BadLength));
+}
+
+#[test]
+fn announce_round_trips_through_its_text() {
+    let announce = Announce {
+        fd: 2_147_483_647,
+        len: MAX_FRAME_LEN,
+        checksum: u64::MAX,
+    };
+    let mut text = [0u8; 40];
+    let n = format_announce(&announce, &mut text);
+    assert_eq!(&text[..n], b"2147483647:32792:ffffffffffffffff");
+    assert_eq!(parse_announce(&text[..n]), Ok(announce));
+}
+
+#[test]
+fn malformed_announcements_are_refused() {
+    for bad in [
+        &b""[..],
+        b"3",
+        b"3:24",
+        b"3:24:ab:1",
+        b"-3:24:ab",
+        b"3:-24:ab",
+        b"3:24:xyz",
+        b"2147483648:24:ab",
+        b"3:32793:ab",
+        b"3:24:10000000000000000",
+        b" 3:24:ab",
+        b"3::ab",
+    ] {
+        assert_eq!(parse_announce(bad), Err(Error::BadVariable), "{bad:?}");
+    }
+}
+
+#[test]
+fn checksum_round_trips_through_its_text() {
+    for sum in [0, 1, 0xabc, u64::MAX] {
+        let mut text = [0u8; 16];
+        let n = format_checksum(sum, &mut text);
+        assert_eq!(parse_checksum(&text[..n]), Some(sum));
+    }
+    assert_eq!(parse_checksum(b""), None);
+    assert_eq!(parse_checksum(b"0x1"), None);
+    assert_eq!(parse_checksum(b"10000000000000000"), None);
+}

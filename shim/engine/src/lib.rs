@@ -1,0 +1,110 @@
+//! `libsecshim_engine.so`: the profile compiler that `libsecshim.so` loads only when it
+//! has to read a profile itself (`SECLAUNCH_PROFILE`, or no profile named at all).
+//!
+//! The shim links no standard library so that loading it into every process costs
+//! nothing; the profile engine needs one. Keeping the engine in a library of its own,
+//! opened with `dlopen` on the standalone path alone, keeps the standard library (and the
+//! `libgcc_s.so.1` it pulls in) out of the processes that run under the launcher's
+//! handoff or below a filter already in force.
+//!
+//! The one entry point builds the profile with Docker's resolution defaults for this
+//! host and writes a handoff frame, so the shim checks and installs both paths' filters
+//! with the same code.
+
+use std::ffi::{c_char, CStr};
+
+use profiles::bpf::to_bytes;
+use profiles::caps::CapSet;
+use profiles::install::kernel_flags;
+use profiles::{Options, DEFAULT_PROFILE};
+
+/// Capabilities to add to Docker's default set, comma-separated, as `--cap-add` takes
+/// them.
+const CAP_ADD_VAR: &str = "SECLAUNCH_CAP_ADD";
+/// Capabilities to drop from Docker's default set, comma-separated.
+const CAP_DROP_VAR: &str = "SECLAUNCH_CAP_DROP";
+
+/// Builds the profile `source` (a path, or `default`) and writes its handoff frame into
+/// `out`.
+///
+/// Returns the frame's length; 0 when the profile asks for no filter (`{}`); -1 on
+/// failure, with a NUL-terminated lowercase message in `err` (truncated to `err_cap`).
+///
+/// # Safety
+/// `source` is a NUL-terminated string; `out` and `err` are writable for `out_cap` and
+/// `err_cap` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn secshim_engine_frame(
+    source: *const c_char,
+    out: *mut u8,
+    out_cap: usize,
+    err: *mut u8,
+    err_cap: usize,
+) -> isize {
+    // SAFETY: the caller passes a NUL-terminated string and buffers of the stated sizes
+    // (the contract above); the shim's are stack arrays that outlive the call.
+    let (source, out, err) = unsafe {
+        (
+            CStr::from_ptr(source),
+            std::slice::from_raw_parts_mut(out, out_cap),
+            std::slice::from_raw_parts_mut(err, err_cap),
+        )
+    };
+    match frame(&String::from_utf8_lossy(source.to_bytes()), out) {
+        Ok(len) => len as isize,
+        Err(message) => {
+            copy_message(&message, err);
+            -1
+        }
+    }
+}
+
+/// The frame for `source`, written into `out`: its length, or 0 for no filter.
+fn frame(source: &str, out: &mut [u8]) -> Result<usize, String> {
+    let bytes = match source {
+        "default" => DEFAULT_PROFILE.as_bytes().to_vec(),
+        path => std::fs::read(path).map_err(|e| format!("{path}: reading the profile: {e}"))?,
+    };
+    let mut options = Options::for_this_host();
+    options.resolve.caps = caps_from_env()?;
+    let built = profiles::build(&bytes, source, &options).map_err(|e| e.to_string())?;
+    let Some((resolved, compiled)) = built.filter else {
+        return Ok(0);
+    };
+    let flags = kernel_flags(resolved.flags, false) as u32;
+    let program = to_bytes(&compiled.program);
+    let (len, _) = handoff::encode(&program, flags, out)
+        .map_err(|e| format!("{source}: encoding the filter: {e}"))?;
+    Ok(len)
+}
+
+/// Docker's default capabilities, changed by `SECLAUNCH_CAP_ADD` and `SECLAUNCH_CAP_DROP`.
+fn caps_from_env() -> Result<CapSet, String> {
+    let list = |var: &str| -> Vec<String> {
+        std::env::var(var)
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|name| !name.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    CapSet::docker_default()
+        .tweak(&list(CAP_ADD_VAR), &list(CAP_DROP_VAR))
+        .map_err(|e| format!("{CAP_ADD_VAR}/{CAP_DROP_VAR}: {e}"))
+}
+
+/// Copies `message` into `err` as a NUL-terminated string, cut to fit.
+fn copy_message(message: &str, err: &mut [u8]) {
+    let Some(room) = err.len().checked_sub(1) else {
+        return;
+    };
+    let n = message.len().min(room);
+    err[..n].copy_from_slice(&message.as_bytes()[..n]);
+    err[n] = 0;
+}
+
+/// The prototype the shim calls through `dlsym`; a compile-time check that the export
+/// keeps it.
+const _: unsafe extern "C" fn(*const c_char, *mut u8, usize, *mut u8, usize) -> isize =
+    secshim_engine_frame;

@@ -1,0 +1,344 @@
+//! `libsecshim.so`: installs a seccomp filter from the dynamic loader's `LD_PRELOAD`,
+//! before the program's `main`.
+//!
+//! The constructor decides, in this order:
+//! 1. `SECLAUNCH_HANDOFF` names a frame the launcher compiled: read it from the
+//!    inherited fd, check its length and checksum, install it.
+//! 2. `SECLAUNCH_PROFILE` names a profile (a path or `default`): compile it with the
+//!    engine library beside the shim, install it. `unconfined` installs nothing.
+//! 3. Neither, but `SECLAUNCH_ACTIVE` says a filter of ours is in force and the kernel
+//!    confirms the process is filtered: this is a child of a filtered process, and the
+//!    inherited filter already applies. Do nothing.
+//! 4. Otherwise: compile and install the embedded Docker default.
+//!
+//! After installing it removes the request variables and sets `SECLAUNCH_ACTIVE` to the
+//! frame's checksum, so a child below skips step 4 and the kernel's limit on the total
+//! length of stacked filters is never approached by a deep exec chain.
+//!
+//! Any failure prints one line `secshim: <what failed>: <why>` and ends the process with
+//! status 125 before `main`. The shim links no standard library (loading one into every
+//! process would cost more than the rest of the shim together) and exports no symbol.
+
+#![no_std]
+
+mod sys;
+
+use core::ffi::{c_char, c_int, CStr};
+
+use handoff::{Announce, Frame, ACTIVE_VAR, ENV_VAR as HANDOFF_VAR, MAX_FRAME_LEN, PROFILE_VAR};
+
+/// The exit status of a process the shim refused to run, as `docker run` uses 125 for
+/// its own errors.
+const EXIT_FAILED: i32 = 125;
+/// The engine library, looked for beside the shim.
+const ENGINE_FILE: &[u8] = b"libsecshim_engine.so";
+const ENGINE_SYMBOL: &CStr = c"secshim_engine_frame";
+/// Set to `1` to have the shim say what it did.
+const VERBOSE_VAR: &CStr = c"SECLAUNCH_VERBOSE";
+/// `SECCOMP_FILTER_FLAG_TSYNC`: every thread of the process gets the filter, including
+/// threads started by other libraries' constructors.
+const FLAG_TSYNC: u32 = 1;
+
+/// Run by the dynamic loader from `.init_array`, after the libraries the shim depends
+/// on (libc) are initialised and before the program's own constructors and `main`.
+#[used]
+#[link_section = ".init_array"]
+static CONSTRUCTOR: extern "C" fn(c_int, *const *const c_char, *const *const c_char) = secshim_init;
+
+extern "C" fn secshim_init(_: c_int, _: *const *const c_char, _: *const *const c_char) {
+    let verbose = sys::getenv(VERBOSE_VAR) == Some(b"1");
+    let mut message = [0u8; MESSAGE_LEN];
+    match run(&mut message) {
+        Ok(done) if verbose => say(&[b"secshim: ", done.as_bytes()]),
+        Ok(_) => {}
+        Err(failure) => {
+            failure.print();
+            sys::exit_now(EXIT_FAILED);
+        }
+    }
+}
+
+/// What the constructor did, for `SECLAUNCH_VERBOSE=1`.
+enum Done {
+    Installed,
+    AlreadyInForce,
+    Unconfined,
+}
+
+impl Done {
+    fn as_bytes(&self) -> &'static [u8] {
+        match self {
+            Done::Installed => b"filter installed",
+            Done::AlreadyInForce => b"filter already in force, inherited from the parent",
+            Done::Unconfined => b"unconfined: no filter installed",
+        }
+    }
+}
+
+/// Why the constructor refused to let the program run: what failed, and why, as two
+/// phrases.
+struct Failure<'m> {
+    what: &'static [u8],
+    why: Why<'m>,
+}
+
+enum Why<'m> {
+    Text(&'m [u8]),
+    Errno(i32),
+}
+
+/// The longest message the engine may return.
+const MESSAGE_LEN: usize = 512;
+
+impl Failure<'_> {
+    fn print(&self) {
+        let why = match self.why {
+            Why::Text(text) => text,
+            Why::Errno(err) => sys::strerror(err),
+        };
+        say(&[b"secshim: ", self.what, b": ", why]);
+    }
+}
+
+fn fail<'m, T>(what: &'static [u8], why: Why<'m>) -> Result<T, Failure<'m>> {
+    Err(Failure { what, why })
+}
+
+/// The request the environment makes.
+enum Request {
+    Handoff(&'static [u8]),
+    Profile(&'static [u8]),
+    Default,
+}
+
+/// Does what the environment asks; `message` holds the engine's message on failure.
+fn run(message: &mut [u8]) -> Result<Done, Failure<'_>> {
+    let request = match (sys::getenv(HANDOFF_VAR), sys::getenv(PROFILE_VAR)) {
+        (Some(value), _) => Request::Handoff(value),
+        (None, Some(b"unconfined")) => return Ok(Done::Unconfined),
+        (None, Some(source)) => Request::Profile(source),
+        (None, None) => Request::Default,
+    };
+    let active = sys::getenv(ACTIVE_VAR).and_then(handoff::parse_checksum);
+    if matches!(request, Request::Default) && active.is_some() && in_filter_mode() {
+        return Ok(Done::AlreadyInForce);
+    }
+    // The frame is read or built here, on the constructor's stack: 32 KiB at most.
+    let mut buf = [0u8; MAX_FRAME_LEN];
+    let frame = match request {
+        Request::Handoff(value) => read_handoff(value, &mut buf)?,
+        Request::Profile(source) => match build(source, &mut buf, message)? {
+            Some(frame) => frame,
+            None => return Ok(Done::Unconfined),
+        },
+        Request::Default => match build(b"default", &mut buf, message)? {
+            Some(frame) => frame,
+            None => return fail(b"building the default profile", Why::Text(b"no filter")),
+        },
+    };
+    // A request repeated below a filter of ours (a script that sets SECLAUNCH_PROFILE
+    // again for its children) would stack a second copy of the same program.
+    if active == Some(frame.checksum) && in_filter_mode() {
+        clear_request();
+        return Ok(Done::AlreadyInForce);
+    }
+    install(&frame)?;
+    mark_installed(frame.checksum)?;
+    Ok(Done::Installed)
+}
+
+/// Reads and checks the frame `SECLAUNCH_HANDOFF` announces, then closes its fd.
+fn read_handoff<'b>(value: &[u8], buf: &'b mut [u8]) -> Result<Frame<'b>, Failure<'static>> {
+    const WHAT: &[u8] = b"reading the launcher's filter (SECLAUNCH_HANDOFF)";
+    let announce: Announce = match handoff::parse_announce(value) {
+        Ok(announce) => announce,
+        Err(e) => return fail(WHAT, Why::Text(e.as_str().as_bytes())),
+    };
+    let read = read_frame_fd(&announce, buf);
+    sys::close(announce.fd);
+    let len = match read {
+        Ok(len) => len,
+        Err(err) => return fail(WHAT, Why::Errno(err)),
+    };
+    handoff::decode(&buf[..len], Some(&announce))
+        .or_else(|e| fail(WHAT, Why::Text(e.as_str().as_bytes())))
+}
+
+/// Reads the whole frame file; a file longer than announced is read one byte past the
+/// announced length so the check sees the mismatch.
+fn read_frame_fd(announce: &Announce, buf: &mut [u8]) -> Result<usize, i32> {
+    let size = sys::file_size(announce.fd)?;
+    let want = (size as usize).min(announce.len + 1).min(buf.len());
+    sys::pread_full(announce.fd, &mut buf[..want], 0)
+}
+
+/// Compiles `source` with the engine library. `None` when the profile asks for no
+/// filter.
+fn build<'b, 'm>(
+    source: &[u8],
+    buf: &'b mut [u8],
+    message: &'m mut [u8],
+) -> Result<Option<Frame<'b>>, Failure<'m>> {
+    const WHAT: &[u8] = b"loading the profile compiler";
+    let mut path_buf = [0u8; 4096];
+    let Some(engine_path) = engine_path(&mut path_buf) else {
+        return fail(
+            WHAT,
+            Why::Text(b"cannot tell where libsecshim.so was loaded from"),
+        );
+    };
+    let entry = match sys::load_engine(engine_path, ENGINE_SYMBOL) {
+        Ok(entry) => entry,
+        Err(text) => return fail(WHAT, Why::Text(text)),
+    };
+    let mut source_buf = [0u8; 4096];
+    let Some(source) = c_string(&mut source_buf, &[source]) else {
+        return fail(
+            b"reading SECLAUNCH_PROFILE",
+            Why::Text(b"the path is too long"),
+        );
+    };
+    let len = sys::call_engine(entry, source, buf, message);
+    if len < 0 {
+        let end = message
+            .iter()
+            .position(|b| *b == 0)
+            .unwrap_or(message.len());
+        return fail(b"building the profile", Why::Text(&message[..end]));
+    }
+    if len == 0 {
+        return Ok(None);
+    }
+    match handoff::decode(&buf[..len as usize], None) {
+        Ok(frame) => Ok(Some(frame)),
+        Err(e) => fail(
+            b"checking the compiled filter",
+            Why::Text(e.as_str().as_bytes()),
+        ),
+    }
+}
+
+/// `<directory of libsecshim.so>/libsecshim_engine.so`, NUL-terminated, in `buf`.
+fn engine_path(buf: &mut [u8]) -> Option<&CStr> {
+    let own = sys::own_path()?;
+    let dir = match own.iter().rposition(|b| *b == b'/') {
+        Some(slash) => &own[..=slash],
+        // Loaded by a bare name, found through the loader's search path: the engine is
+        // looked up the same way.
+        None => &b""[..],
+    };
+    c_string(buf, &[dir, ENGINE_FILE])
+}
+
+/// Joins `parts` into `buf` with a terminating NUL; `None` if they do not fit or hold a
+/// NUL of their own.
+fn c_string<'b>(buf: &'b mut [u8], parts: &[&[u8]]) -> Option<&'b CStr> {
+    let mut at = 0;
+    for part in parts {
+        buf.get_mut(at..at + part.len())?.copy_from_slice(part);
+        at += part.len();
+    }
+    *buf.get_mut(at)? = 0;
+    CStr::from_bytes_with_nul(&buf[..=at]).ok()
+}
+
+/// Sets NO_NEW_PRIVS, then installs the frame's program with TSYNC and its flags.
+fn install(frame: &Frame<'_>) -> Result<(), Failure<'static>> {
+    if let Err(err) = sys::set_no_new_privs() {
+        return fail(b"setting no_new_privs", Why::Errno(err));
+    }
+    match sys::install_filter(frame.program, frame.flags | FLAG_TSYNC) {
+        Ok(()) => Ok(()),
+        Err(libc::EBUSY) => fail(
+            b"installing the seccomp filter",
+            Why::Text(b"a thread of the process runs under another filter (TSYNC failed)"),
+        ),
+        Err(err) => fail(b"installing the seccomp filter", Why::Errno(err)),
+    }
+}
+
+/// Removes the request and leaves the marker for the process's children.
+fn mark_installed(checksum: u64) -> Result<(), Failure<'static>> {
+    clear_request();
+    let mut hex = [0u8; 16];
+    let n = handoff::format_checksum(checksum, &mut hex);
+    let mut value = [0u8; 17];
+    let marker = c_string(&mut value, &[&hex[..n]]);
+    match marker {
+        Some(marker) if sys::setenv(ACTIVE_VAR, marker) => Ok(()),
+        _ => fail(b"setting SECLAUNCH_ACTIVE", Why::Errno(libc::ENOMEM)),
+    }
+}
+
+fn clear_request() {
+    sys::unsetenv(HANDOFF_VAR);
+    sys::unsetenv(PROFILE_VAR);
+}
+
+/// Whether the kernel has this process in seccomp filter mode. `/proc/self/status` is
+/// read first because a profile may deny `prctl`; without `/proc`, `PR_GET_SECCOMP`
+/// answers. When neither can tell, the answer is no, and a filter is installed: one
+/// filter too many is safe, one too few is not.
+fn in_filter_mode() -> bool {
+    match status_seccomp_mode() {
+        Some(mode) => mode == b'2',
+        None => sys::seccomp_mode() == Ok(2),
+    }
+}
+
+/// The digit after `Seccomp:` in `/proc/self/status`.
+fn status_seccomp_mode() -> Option<u8> {
+    let fd = sys::open_read(c"/proc/self/status").ok()?;
+    let mut buf = [0u8; 4096];
+    let read = sys::pread_full(fd, &mut buf, 0);
+    sys::close(fd);
+    let text = &buf[..read.ok()?];
+    let key = b"\nSeccomp:\t";
+    let at = text.windows(key.len()).position(|w| w == key)? + key.len();
+    text.get(at).copied()
+}
+
+/// Writes one line to standard error in a single `write`, so lines from several
+/// processes do not interleave.
+fn say(parts: &[&[u8]]) {
+    let mut line = [0u8; 1024];
+    let mut at = 0;
+    for part in parts {
+        let n = part.len().min(line.len() - 1 - at);
+        line[at..at + n].copy_from_slice(&part[..n]);
+        at += n;
+    }
+    line[at] = b'\n';
+    sys::write_stderr(&line[..=at]);
+}
+
+// The precompiled `core` carries unwind tables that name `rust_eh_personality`. With
+// panic=abort nothing unwinds, so the routine is never called; this hidden definition
+// satisfies the loader without adding an exported symbol. Reaching it would be a bug, so
+// it traps.
+#[cfg(target_arch = "x86_64")]
+core::arch::global_asm!(
+    ".pushsection .text.rust_eh_personality,\"ax\",@progbits",
+    ".globl rust_eh_personality",
+    ".hidden rust_eh_personality",
+    "rust_eh_personality:",
+    "ud2",
+    ".popsection",
+);
+#[cfg(target_arch = "aarch64")]
+core::arch::global_asm!(
+    ".pushsection .text.rust_eh_personality,\"ax\",@progbits",
+    ".globl rust_eh_personality",
+    ".hidden rust_eh_personality",
+    "rust_eh_personality:",
+    "brk #0",
+    ".popsection",
+);
+
+/// A panic cannot unwind out of a constructor: it ends the process as any other failure
+/// does, before `main`.
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
+    say(&[b"secshim: internal error: the shim panicked"]);
+    sys::exit_now(EXIT_FAILED)
+}

@@ -1,0 +1,228 @@
+//! Every call into libc and the kernel the shim makes. Each wrapper is safe to call and
+//! checks nothing beyond its own contract; the decisions live in `lib.rs`.
+
+use core::ffi::{c_char, c_void, CStr};
+
+/// The value of environment variable `name` (NUL-terminated), if set.
+pub fn getenv(name: &CStr) -> Option<&'static [u8]> {
+    // SAFETY: `name` is NUL-terminated. glibc returns a pointer into the environment or
+    // null; the constructor runs before `main` and before any thread of ours exists, and
+    // nothing in the shim changes the variable while the slice is in use.
+    let value = unsafe { libc::getenv(name.as_ptr()) };
+    if value.is_null() {
+        return None;
+    }
+    // SAFETY: a non-null result of getenv is a NUL-terminated string.
+    Some(unsafe { CStr::from_ptr(value) }.to_bytes())
+}
+
+/// Removes `name` from the environment.
+pub fn unsetenv(name: &CStr) {
+    // SAFETY: `name` is NUL-terminated; unsetenv only edits the environment array.
+    unsafe { libc::unsetenv(name.as_ptr()) };
+}
+
+/// Sets `name` to `value` (both NUL-terminated); false if glibc is out of memory.
+pub fn setenv(name: &CStr, value: &CStr) -> bool {
+    // SAFETY: both strings are NUL-terminated; setenv copies them.
+    unsafe { libc::setenv(name.as_ptr(), value.as_ptr(), 1) == 0 }
+}
+
+/// The calling thread's errno.
+pub fn errno() -> i32 {
+    // SAFETY: __errno_location returns the calling thread's errno slot, always valid.
+    unsafe { *libc::__errno_location() }
+}
+
+/// Reads up to `buf.len()` bytes at `offset` of `fd`, retrying on EINTR and short reads.
+pub fn pread_full(fd: i32, buf: &mut [u8], offset: usize) -> Result<usize, i32> {
+    let mut done = 0;
+    while done < buf.len() {
+        let rest = &mut buf[done..];
+        // SAFETY: `rest` is writable for `rest.len()` bytes.
+        let n = unsafe {
+            libc::pread(
+                fd,
+                rest.as_mut_ptr().cast::<c_void>(),
+                rest.len(),
+                (offset + done) as libc::off_t,
+            )
+        };
+        match n {
+            0 => break,
+            n if n > 0 => done += n as usize,
+            _ if errno() == libc::EINTR => continue,
+            _ => return Err(errno()),
+        }
+    }
+    Ok(done)
+}
+
+/// The size of the file `fd` refers to.
+pub fn file_size(fd: i32) -> Result<u64, i32> {
+    // SAFETY: an all-zero `stat` is a valid value of the plain C struct.
+    let mut st: libc::stat = unsafe { core::mem::zeroed() };
+    // SAFETY: `st` is a valid, writable `struct stat`.
+    if unsafe { libc::fstat(fd, &mut st) } != 0 {
+        return Err(errno());
+    }
+    Ok(st.st_size as u64)
+}
+
+/// Opens `path` read-only and close-on-exec.
+pub fn open_read(path: &CStr) -> Result<i32, i32> {
+    // SAFETY: `path` is NUL-terminated.
+    let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return Err(errno());
+    }
+    Ok(fd)
+}
+
+/// Closes `fd`, ignoring errors: there is nothing to do about them before `main`.
+pub fn close(fd: i32) {
+    // SAFETY: closing an fd has no memory effects.
+    unsafe { libc::close(fd) };
+}
+
+/// Writes all of `bytes` to standard error, as far as it will go.
+pub fn write_stderr(bytes: &[u8]) {
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        // SAFETY: `rest` is readable for `rest.len()` bytes.
+        let n = unsafe { libc::write(2, rest.as_ptr().cast::<c_void>(), rest.len()) };
+        match n {
+            n if n > 0 => rest = &rest[n as usize..],
+            _ if errno() == libc::EINTR => continue,
+            _ => return,
+        }
+    }
+}
+
+/// Ends the process at once, without running `atexit` handlers or destructors.
+pub fn exit_now(status: i32) -> ! {
+    // SAFETY: _exit never returns and touches no memory of ours.
+    unsafe { libc::_exit(status) }
+}
+
+/// The text of an errno value.
+pub fn strerror(err: i32) -> &'static [u8] {
+    // SAFETY: strerror returns a pointer to a static or thread-local NUL-terminated
+    // string; the shim reads it at once and runs before any thread of its own.
+    let text = unsafe { libc::strerror(err) };
+    if text.is_null() {
+        return b"unknown error";
+    }
+    // SAFETY: non-null, NUL-terminated, as above.
+    unsafe { CStr::from_ptr(text) }.to_bytes()
+}
+
+/// `prctl(PR_GET_SECCOMP)`: the process's seccomp mode, or the errno.
+pub fn seccomp_mode() -> Result<i32, i32> {
+    // SAFETY: PR_GET_SECCOMP reads no memory.
+    let mode = unsafe { libc::prctl(libc::PR_GET_SECCOMP, 0, 0, 0, 0) };
+    if mode < 0 {
+        return Err(errno());
+    }
+    Ok(mode)
+}
+
+/// `prctl(PR_SET_NO_NEW_PRIVS, 1)`.
+pub fn set_no_new_privs() -> Result<(), i32> {
+    // SAFETY: PR_SET_NO_NEW_PRIVS reads only its integer arguments.
+    if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
+        return Err(errno());
+    }
+    Ok(())
+}
+
+/// `seccomp(SECCOMP_SET_MODE_FILTER, flags, prog)` for a program of raw
+/// `struct sock_filter` bytes. With TSYNC, a positive return names a thread that could
+/// not be synchronised (it runs under another filter); that is reported as EBUSY.
+pub fn install_filter(program: &[u8], flags: u32) -> Result<(), i32> {
+    let Ok(len) = u16::try_from(program.len() / 8) else {
+        return Err(libc::E2BIG);
+    };
+    let prog = libc::sock_fprog {
+        len,
+        filter: program.as_ptr() as *mut libc::sock_filter,
+    };
+    // SAFETY: `prog` points at `len` 8-byte instructions inside `program`, which
+    // outlives the call; the kernel copies the program before returning and only reads
+    // through the pointer (the cast to `*mut` is the C prototype's, not a write).
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            libc::SECCOMP_SET_MODE_FILTER,
+            libc::c_ulong::from(flags),
+            &prog as *const libc::sock_fprog,
+        )
+    };
+    match rc {
+        0 => Ok(()),
+        rc if rc > 0 => Err(libc::EBUSY),
+        _ => Err(errno()),
+    }
+}
+
+/// The file the shim was loaded from, as the loader recorded it.
+pub fn own_path() -> Option<&'static [u8]> {
+    // SAFETY: an all-zero `Dl_info` is a valid value of the plain C struct.
+    let mut info: libc::Dl_info = unsafe { core::mem::zeroed() };
+    let here = own_path as *const c_void;
+    // SAFETY: `here` is an address inside this library; dladdr fills `info` and keeps
+    // ownership of the strings, which live as long as the library stays loaded.
+    if unsafe { libc::dladdr(here, &mut info) } == 0 || info.dli_fname.is_null() {
+        return None;
+    }
+    // SAFETY: dli_fname is non-null and NUL-terminated.
+    Some(unsafe { CStr::from_ptr(info.dli_fname) }.to_bytes())
+}
+
+/// The engine's entry point, as `shim/engine` exports it.
+pub type EngineFn = unsafe extern "C" fn(*const c_char, *mut u8, usize, *mut u8, usize) -> isize;
+
+/// Opens the library at `path` and finds `symbol` in it.
+pub fn load_engine(path: &CStr, symbol: &CStr) -> Result<EngineFn, &'static [u8]> {
+    // SAFETY: `path` is NUL-terminated. The engine's constructors are the standard
+    // library's, which run nothing of the target's.
+    let handle = unsafe { libc::dlopen(path.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL) };
+    if handle.is_null() {
+        return Err(dlerror());
+    }
+    // SAFETY: `handle` is a live handle and `symbol` NUL-terminated. The library stays
+    // loaded for the life of the process, so the pointer stays valid.
+    let entry = unsafe { libc::dlsym(handle, symbol.as_ptr()) };
+    if entry.is_null() {
+        return Err(dlerror());
+    }
+    // SAFETY: the engine exports this symbol with exactly `EngineFn`'s prototype, checked
+    // at compile time in the engine crate.
+    Ok(unsafe { core::mem::transmute::<*mut c_void, EngineFn>(entry) })
+}
+
+fn dlerror() -> &'static [u8] {
+    // SAFETY: dlerror returns null or a NUL-terminated string that stays valid until the
+    // next dl* call; it is used at once.
+    let text = unsafe { libc::dlerror() };
+    if text.is_null() {
+        return b"unknown dynamic loader error";
+    }
+    // SAFETY: non-null and NUL-terminated, as above.
+    unsafe { CStr::from_ptr(text) }.to_bytes()
+}
+
+/// Calls the engine for `source`, writing a frame into `out` and a message into `err`.
+pub fn call_engine(entry: EngineFn, source: &CStr, out: &mut [u8], err: &mut [u8]) -> isize {
+    // SAFETY: the contract of `secshim_engine_frame`: a NUL-terminated source and two
+    // buffers writable for their lengths.
+    unsafe {
+        entry(
+            source.as_ptr(),
+            out.as_mut_ptr(),
+            out.len(),
+            err.as_mut_ptr(),
+            err.len(),
+        )
+    }
+}
