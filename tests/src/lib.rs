@@ -2,8 +2,10 @@
 //! way runc builds it, the decision-by-decision comparison, a seeded generator, and access
 //! to the shared reference profiles.
 
+pub mod artifacts;
 pub mod compare;
 pub mod reference;
+pub mod run;
 
 use std::path::PathBuf;
 

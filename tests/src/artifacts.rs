@@ -1,0 +1,93 @@
+//! The programs the end-to-end tests run: seclaunch's own release artifacts (the shim, its
+//! engine and the launcher), built once per test binary with the cargo that runs the
+//! tests, and the C probes under `tests/c`, built with the system compiler.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// The workspace's `target` directory.
+fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"),
+    }
+}
+
+/// `target/release`, after building the shim, its engine and the launcher there. The
+/// tests run the artifacts users run, so they are the release builds.
+pub fn release_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+        let packages = ["seclaunch-shim", "seclaunch-shim-engine", "seclaunch"];
+        let mut build = Command::new(cargo);
+        build.args(["build", "--release", "--quiet"]);
+        for package in packages {
+            build.args(["-p", package]);
+        }
+        let status = build.status().expect("cargo runs");
+        assert!(status.success(), "building the release artifacts failed");
+        target_dir().join("release")
+    })
+}
+
+/// `libsecshim.so`.
+pub fn shim() -> PathBuf {
+    release_dir().join("libsecshim.so")
+}
+
+/// The `seclaunch` binary.
+pub fn launcher() -> PathBuf {
+    release_dir().join("seclaunch")
+}
+
+/// The C programs of `tests/c`, built into `target/e2e-c`.
+pub struct Probes {
+    /// `probe.c`, dynamically linked.
+    pub probe: PathBuf,
+    /// `probe.c`, statically linked: no loader, so no preload.
+    pub probe_static: PathBuf,
+    /// `early_thread.c`: a preload library that starts a thread in its constructor.
+    pub early_thread: PathBuf,
+}
+
+/// Builds the probes once per test binary. Several test binaries may build at once, so
+/// each output is written under a unique name and renamed into place.
+pub fn probes() -> &'static Probes {
+    static PROBES: OnceLock<Probes> = OnceLock::new();
+    PROBES.get_or_init(|| {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("c");
+        let out = target_dir().join("e2e-c");
+        std::fs::create_dir_all(&out).expect("creates target/e2e-c");
+        let probe = src.join("probe.c");
+        let early = src.join("early_thread.c");
+        Probes {
+            probe: cc(&out.join("probe"), &[&probe], &["-lpthread", "-ldl"]),
+            probe_static: cc(
+                &out.join("probe-static"),
+                &[&probe],
+                &["-static", "-lpthread"],
+            ),
+            early_thread: cc(
+                &out.join("early_thread.so"),
+                &[&early],
+                &["-shared", "-fPIC", "-lpthread"],
+            ),
+        }
+    })
+}
+
+fn cc(output: &Path, sources: &[&Path], flags: &[&str]) -> PathBuf {
+    let partial = output.with_extension(format!("tmp{}", std::process::id()));
+    let status = Command::new("cc")
+        .args(["-O2", "-Wall", "-Werror", "-o"])
+        .arg(&partial)
+        .args(sources)
+        .args(flags)
+        .status()
+        .expect("the system C compiler runs");
+    assert!(status.success(), "cc failed for {}", output.display());
+    std::fs::rename(&partial, output).expect("renames the compiled probe");
+    output.to_path_buf()
+}

@@ -1,0 +1,134 @@
+//! Running the probes under the shim and reading what they print.
+
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use profiles::bpf::to_bytes;
+use profiles::{build, install, Options, DEFAULT_PROFILE};
+
+/// The errno the sentinel profile returns for a denied call: no syscall returns it on
+/// its own, so a 199 can only come from the filter.
+pub const SENTINEL: i32 = 199;
+
+/// A scratch directory for one test, removed and made anew.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("seclaunch-e2e-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("creates the scratch directory");
+    dir
+}
+
+/// The embedded default with `defaultErrnoRet` 199.
+pub fn sentinel_text() -> String {
+    let text = DEFAULT_PROFILE.replacen("\"defaultErrnoRet\": 1,", "\"defaultErrnoRet\": 199,", 1);
+    assert_ne!(
+        text, DEFAULT_PROFILE,
+        "the default profile's errno line moved"
+    );
+    text
+}
+
+/// [`sentinel_text`], written to `dir`.
+pub fn sentinel_profile(dir: &Path) -> PathBuf {
+    let path = dir.join("sentinel.json");
+    std::fs::write(&path, sentinel_text()).expect("writes the sentinel profile");
+    path
+}
+
+/// A command with no seclaunch or loader variables inherited from the test's own
+/// environment.
+pub fn clean_command(program: &Path) -> Command {
+    let mut command = Command::new(program);
+    for (key, _) in std::env::vars_os() {
+        let key_text = key.to_string_lossy();
+        if key_text.starts_with("SECLAUNCH_") || key_text.starts_with("LD_") {
+            command.env_remove(&key);
+        }
+    }
+    command
+}
+
+/// Runs `command` and returns its output, failing the test if it cannot start.
+pub fn output(command: &mut Command) -> Output {
+    command.output().expect("the program starts")
+}
+
+/// Standard output as text.
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Standard error as text.
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// A filter frame as the launcher hands it over.
+pub struct Handoff {
+    /// The memfd holding the frame, inheritable (no close-on-exec).
+    pub fd: OwnedFd,
+    /// The frame itself.
+    pub frame: Vec<u8>,
+    /// The frame's checksum.
+    pub checksum: u64,
+}
+
+impl Handoff {
+    /// The value of `SECLAUNCH_HANDOFF` for this frame, said to be in `fd`.
+    pub fn announce_in(&self, fd: &OwnedFd) -> String {
+        format!(
+            "{}:{}:{:x}",
+            fd.as_raw_fd(),
+            self.frame.len(),
+            self.checksum
+        )
+    }
+
+    /// The value of `SECLAUNCH_HANDOFF` for this frame in its own memfd.
+    pub fn announce(&self) -> String {
+        self.announce_in(&self.fd)
+    }
+}
+
+/// The frame of `profile` (JSON text) for this host, in an inheritable memfd.
+pub fn handoff_for(profile: &str) -> Handoff {
+    let built = build(profile.as_bytes(), "test", &Options::for_this_host()).expect("builds");
+    let (resolved, compiled) = built.filter.expect("a filter");
+    let program = to_bytes(&compiled.program);
+    let mut frame = vec![0u8; handoff::HEADER_LEN + program.len()];
+    let flags = install::kernel_flags(resolved.flags, false) as u32;
+    let (len, checksum) = handoff::encode(&program, flags, &mut frame).expect("encodes");
+    frame.truncate(len);
+    let fd = memfd_with(&frame);
+    Handoff {
+        fd,
+        frame,
+        checksum,
+    }
+}
+
+/// An inheritable memfd holding `bytes`.
+pub fn memfd_with(bytes: &[u8]) -> OwnedFd {
+    // SAFETY: the name is NUL-terminated; no flags, so the fd is inherited across exec.
+    let raw = unsafe { libc::memfd_create(c"seclaunch-test".as_ptr(), 0) };
+    assert!(raw >= 0, "memfd_create failed");
+    // SAFETY: `raw` is a new fd that nothing else owns.
+    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+    let file = std::fs::File::from(fd.try_clone().expect("dups the memfd"));
+    std::io::Write::write_all(&mut &file, bytes).expect("writes the memfd");
+    fd
+}
+
+/// The probe's `status` line read back: `(seccomp mode, filter count, no_new_privs,
+/// errno of the denied call)`.
+pub fn parse_status(line: &str) -> (i64, i64, i64, i32) {
+    let field = |key: &str| -> i64 {
+        line.split_whitespace()
+            .find_map(|word| word.strip_prefix(key)?.strip_prefix('='))
+            .and_then(|value| value.parse().ok())
+            .unwrap_or_else(|| panic!("no {key} in {line:?}"))
+    };
+    let denied = field("denied") as i32;
+    (field("seccomp"), field("filters"), field("nnp"), denied)
+}

@@ -1,0 +1,282 @@
+//! libsecshim.so in real processes: the release shim preloaded into the C probe, bash,
+//! python3 and a threaded program, under the embedded default with a sentinel errno.
+#![cfg(target_arch = "x86_64")]
+
+use std::os::fd::AsRawFd;
+use std::path::Path;
+use std::process::Command;
+
+use seclaunch_tests::artifacts::{probes, shim};
+use seclaunch_tests::run::{
+    clean_command, handoff_for, memfd_with, output, parse_status, scratch, sentinel_profile,
+    sentinel_text, stderr, stdout, SENTINEL,
+};
+
+/// The probe (or `program`) with the shim preloaded and `SECLAUNCH_PROFILE` set.
+fn under_profile(program: &Path, profile: &Path) -> Command {
+    let mut command = clean_command(program);
+    command
+        .env("LD_PRELOAD", shim())
+        .env("SECLAUNCH_PROFILE", profile);
+    command
+}
+
+fn status_of(command: &mut Command) -> (i64, i64, i64, i32) {
+    let out = output(command);
+    assert!(out.status.success(), "failed: {}", stderr(&out));
+    parse_status(stdout(&out).lines().next().expect("a status line"))
+}
+
+#[test]
+fn main_runs_filtered_and_denied_calls_get_the_profiles_errno() {
+    let dir = scratch("main-filtered");
+    let profile = sentinel_profile(&dir);
+    let (mode, filters, nnp, denied) =
+        status_of(under_profile(&probes().probe, &profile).arg("status"));
+    assert_eq!((mode, filters, nnp, denied), (2, 1, 1, SENTINEL));
+}
+
+#[test]
+fn unfiltered_probe_does_not_see_the_sentinel() {
+    // The other tests' sentinel proves the filter only if the call cannot return it
+    // on its own.
+    let (mode, _, _, denied) = status_of(clean_command(&probes().probe).arg("status"));
+    assert_eq!(mode, 0);
+    assert_ne!(denied, SENTINEL);
+}
+
+#[test]
+fn no_profile_named_installs_the_embedded_default() {
+    let mut command = clean_command(&probes().probe);
+    command.env("LD_PRELOAD", shim()).arg("status");
+    let (mode, filters, _, denied) = status_of(&mut command);
+    assert_eq!((mode, filters, denied), (2, 1, libc::EPERM));
+}
+
+#[test]
+fn unconfined_installs_nothing_and_says_so_only_when_asked() {
+    let mut quiet = clean_command(&probes().probe);
+    quiet
+        .env("LD_PRELOAD", shim())
+        .env("SECLAUNCH_PROFILE", "unconfined");
+    let out = output(quiet.arg("status"));
+    assert_eq!(parse_status(&stdout(&out)).0, 0);
+    assert_eq!(stderr(&out), "");
+    let out = output(quiet.env("SECLAUNCH_VERBOSE", "1"));
+    assert_eq!(stderr(&out), "secshim: unconfined: no filter installed\n");
+}
+
+#[test]
+fn the_shim_is_silent_when_it_succeeds() {
+    let dir = scratch("silent");
+    let out = output(under_profile(&probes().probe, &sentinel_profile(&dir)).arg("status"));
+    assert_eq!(stderr(&out), "");
+}
+
+#[test]
+fn a_thread_from_an_earlier_preload_constructor_is_filtered() {
+    let dir = scratch("early-thread");
+    let profile = sentinel_profile(&dir);
+    let probes = probes();
+    // The loader runs the constructors of LD_PRELOAD's libraries from the last to the
+    // first, so the thread starts before the shim installs anything.
+    let preload = format!("{} {}", shim().display(), probes.early_thread.display());
+    let mut command = under_profile(&probes.probe, &profile);
+    let out = output(command.env("LD_PRELOAD", preload).arg("early-thread"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), format!("start=0 now=2 denied={SENTINEL}\n"));
+}
+
+#[test]
+fn a_hundred_deep_exec_chain_keeps_one_filter() {
+    let dir = scratch("chain");
+    let profile = sentinel_profile(&dir);
+    let status = status_of(under_profile(&probes().probe, &profile).args(["chain", "100"]));
+    assert_eq!(status, (2, 1, 1, SENTINEL));
+}
+
+#[test]
+fn a_child_that_sheds_the_preload_and_execs_a_static_binary_stays_filtered() {
+    let dir = scratch("static");
+    let probes = probes();
+    let mut command = under_profile(&probes.probe, &sentinel_profile(&dir));
+    command
+        .arg("exec-clean")
+        .arg(&probes.probe_static)
+        .arg("status");
+    let (mode, filters, _, denied) = status_of(&mut command);
+    assert_eq!((mode, filters, denied), (2, 1, SENTINEL));
+}
+
+#[test]
+fn a_forged_marker_in_an_unfiltered_process_does_not_skip_the_filter() {
+    let mut command = clean_command(&probes().probe);
+    command
+        .env("LD_PRELOAD", shim())
+        .env("SECLAUNCH_ACTIVE", "0123456789abcdef")
+        .arg("status");
+    let (mode, filters, _, _) = status_of(&mut command);
+    assert_eq!((mode, filters), (2, 1));
+}
+
+#[test]
+fn a_profile_asked_for_again_below_its_own_filter_is_not_stacked() {
+    let dir = scratch("again");
+    let profile = sentinel_profile(&dir);
+    let script = format!(
+        "SECLAUNCH_PROFILE={} exec {} status",
+        profile.display(),
+        probes().probe.display()
+    );
+    let mut command = under_profile(Path::new("/bin/sh"), &profile);
+    let status = status_of(command.args(["-c", &script]));
+    assert_eq!(status, (2, 1, 1, SENTINEL));
+}
+
+#[test]
+fn another_profile_asked_for_below_a_filter_is_added_to_it() {
+    let dir = scratch("another");
+    let profile = sentinel_profile(&dir);
+    let script = format!(
+        "SECLAUNCH_PROFILE=default exec {} status",
+        probes().probe.display()
+    );
+    let mut command = under_profile(Path::new("/bin/sh"), &profile);
+    let (mode, filters, _, denied) = status_of(command.args(["-c", &script]));
+    // The kernel runs every filter and the strictest decision wins; both deny with
+    // ERRNO, and the most recently installed filter's errno is the one returned.
+    assert_eq!((mode, filters, denied), (2, 2, libc::EPERM));
+}
+
+#[test]
+fn bash_pipelines_run_filtered_with_one_filter_per_process() {
+    let dir = scratch("bash");
+    let probe = probes().probe.display().to_string();
+    let script = format!("{probe} status | cat; bash -c '{probe} status' | cat");
+    let mut command = under_profile(Path::new("/bin/bash"), &sentinel_profile(&dir));
+    let out = output(command.args(["-c", &script]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let lines: Vec<_> = stdout(&out).lines().map(parse_status).collect();
+    assert_eq!(lines, vec![(2, 1, 1, SENTINEL); 2]);
+}
+
+#[test]
+fn python3_runs_filtered() {
+    let dir = scratch("python");
+    let code = "import ctypes, os\n\
+                libc = ctypes.CDLL(None, use_errno=True)\n\
+                libc.syscall(320, -1, -1, 0, None, 0)\n\
+                status = open('/proc/self/status').read()\n\
+                mode = [l for l in status.splitlines() if l.startswith('Seccomp:')][0]\n\
+                print(mode.split()[1], ctypes.get_errno())";
+    let mut command = under_profile(Path::new("python3"), &sentinel_profile(&dir));
+    let out = output(command.args(["-c", code]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), format!("2 {SENTINEL}\n"));
+}
+
+#[test]
+fn every_thread_of_a_threaded_program_is_filtered() {
+    let dir = scratch("threads");
+    let mut command = under_profile(&probes().probe, &sentinel_profile(&dir));
+    let out = output(command.args(["threads", "8"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let lines: Vec<_> = stdout(&out).lines().map(parse_status).collect();
+    assert_eq!(lines, vec![(2, 1, 1, SENTINEL); 8]);
+}
+
+/// Runs the probe with `PROBE_MARK` set; returns its exit status, its stderr, and
+/// whether `main` ran (the mark exists).
+fn refused(dir: &Path, command: &mut Command) -> (Option<i32>, String, bool) {
+    let mark = dir.join("main-ran");
+    let out = output(command.env("PROBE_MARK", &mark).arg("status"));
+    (out.status.code(), stderr(&out), mark.exists())
+}
+
+#[test]
+fn a_bad_profile_exits_125_before_main() {
+    let dir = scratch("bad-profile");
+    let profile = dir.join("bad.json");
+    std::fs::write(&profile, r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 9, "op": "SCMP_CMP_EQ", "value": 1}]}]}"#).unwrap();
+    let (code, err, ran) = refused(&dir, &mut under_profile(&probes().probe, &profile));
+    assert_eq!(code, Some(125));
+    assert!(!ran, "main ran");
+    let expected = format!(
+        "secshim: building the profile: {}: syscalls[0].args[0].index:",
+        profile.display()
+    );
+    assert!(err.starts_with(&expected), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+#[test]
+fn an_unreadable_profile_exits_125_before_main() {
+    let dir = scratch("unreadable");
+    let missing = dir.join("missing.json");
+    let (code, err, ran) = refused(&dir, &mut under_profile(&probes().probe, &missing));
+    assert_eq!((code, ran), (Some(125), false));
+    assert_eq!(
+        err,
+        format!(
+            "secshim: building the profile: {}: reading the profile: No such file or \
+             directory (os error 2)\n",
+            missing.display()
+        )
+    );
+    // A directory is unreadable as a file too.
+    let (code, err, ran) = refused(&dir, &mut under_profile(&probes().probe, &dir));
+    assert_eq!((code, ran), (Some(125), false), "{err}");
+}
+
+#[test]
+fn a_handoff_installs_and_leaves_no_fd_or_variable_behind() {
+    let handoff = handoff_for(&sentinel_text());
+    let command = || {
+        let mut command = clean_command(&probes().probe);
+        command
+            .env("LD_PRELOAD", shim())
+            .env("SECLAUNCH_HANDOFF", handoff.announce());
+        command
+    };
+    let out = output(command().arg("env"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let fd_line = format!("fd {}", handoff.fd.as_raw_fd());
+    let text = stdout(&out);
+    assert!(!text.contains(&fd_line), "the handoff fd leaked: {text}");
+    assert!(!text.contains("SECLAUNCH_HANDOFF"), "{text}");
+    assert!(text.contains("env SECLAUNCH_ACTIVE="), "{text}");
+    let status = status_of(command().arg("status"));
+    assert_eq!(status, (2, 1, 1, SENTINEL));
+}
+
+#[test]
+fn a_truncated_or_corrupted_handoff_exits_125_before_main() {
+    let dir = scratch("bad-handoff");
+    let good = handoff_for(&sentinel_text());
+    let mut truncated = good.frame.clone();
+    truncated.truncate(good.frame.len() - 8);
+    let mut flipped = good.frame.clone();
+    flipped[100] ^= 0x10;
+    for (name, bytes, why) in [
+        (
+            "truncated",
+            truncated,
+            "length differs from the one announced",
+        ),
+        ("flipped", flipped, "checksum mismatch"),
+    ] {
+        let fd = memfd_with(&bytes);
+        let announce = good.announce_in(&fd);
+        let mut command = clean_command(&probes().probe);
+        command
+            .env("LD_PRELOAD", shim())
+            .env("SECLAUNCH_HANDOFF", announce);
+        let (code, err, ran) = refused(&dir, &mut command);
+        assert_eq!((code, ran), (Some(125), false), "{name}: {err}");
+        assert_eq!(
+            err,
+            format!("secshim: reading the launcher's filter (SECLAUNCH_HANDOFF): {why}\n"),
+            "{name}"
+        );
+    }
+}
