@@ -11,13 +11,21 @@ use profiles::caps::UnknownCapability;
 /// failures.
 pub const EXIT_SECLAUNCH: u8 = 125;
 
+/// The program was found but cannot be executed, as `docker run` reports it.
+pub const EXIT_NOT_EXECUTABLE: u8 = 126;
+/// The program was not found.
+pub const EXIT_NOT_FOUND: u8 = 127;
+
 /// The exit codes, as `--help` shows them.
 pub const EXIT_CODES_HELP: &str = "\
 Exit status:
   0    success: the profile is valid, the filter was written, the call was explained
   125  seclaunch itself failed: bad options, a profile that does not build (or, with
        --strict, has unknown keys or syscall names), a file that cannot be read or
-       written";
+       written, a missing or unusable shim, a filter the kernel refused
+  126  the program was found but cannot be executed
+  127  the program was not found
+  N    anything else is the program's own exit status (128+N if a signal killed it)";
 
 /// A failure of a command. Each one prints as a single line after `seclaunch: `.
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +67,33 @@ pub enum Error {
     /// reported rather than hidden.
     #[error("explain: the compiled filter does not run: {0}")]
     Interp(#[from] profiles::interp::InterpError),
+    /// The program is not on `PATH`, or the path names nothing.
+    #[error("{name}: program not found")]
+    ProgramNotFound { name: String },
+    /// The program exists but cannot be executed.
+    #[error("{}: cannot execute: {reason}", .path.display())]
+    ProgramNotExecutable { path: PathBuf, reason: String },
+    /// The shim is missing or would not load.
+    #[error("{}: unusable shim: {reason}", .path.display())]
+    Shim { path: PathBuf, reason: String },
+    /// `--mode preload` for a program the shim cannot be preloaded into.
+    #[error("{}: cannot preload the shim: {reason}", .path.display())]
+    NotPreloadable { path: PathBuf, reason: String },
+    /// PR_SET_NO_NEW_PRIVS failed.
+    #[error("setting no_new_privs: {0}")]
+    NoNewPrivs(#[source] io::Error),
+    /// Limiting a root launch to the capability set failed.
+    #[error("limiting capabilities: {step}: {reason}")]
+    Capabilities { step: &'static str, reason: String },
+    /// The kernel refused the filter (exec mode).
+    #[error(transparent)]
+    Install(#[from] profiles::install::InstallError),
+    /// The filter does not fit a handoff frame.
+    #[error("handing the filter to the shim: {0}")]
+    Handoff(handoff::Error),
+    /// The memfd for the handoff could not be made.
+    #[error("handing the filter to the shim: memfd: {0}")]
+    HandoffFd(#[source] io::Error),
     /// Standard output could not be written.
     #[error("writing to standard output: {0}")]
     Stdout(#[source] io::Error),
@@ -73,6 +108,10 @@ impl From<profiles::Error> for Error {
 impl Error {
     /// The exit status this error ends the process with.
     pub fn exit_code(&self) -> u8 {
-        EXIT_SECLAUNCH
+        match self {
+            Error::ProgramNotFound { .. } => EXIT_NOT_FOUND,
+            Error::ProgramNotExecutable { .. } => EXIT_NOT_EXECUTABLE,
+            _ => EXIT_SECLAUNCH,
+        }
     }
 }

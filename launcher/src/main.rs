@@ -1,5 +1,5 @@
-//! `seclaunch`: inspect Docker/OCI seccomp profiles and compile them to the filter
-//! Docker (runc + libseccomp) would install.
+//! `seclaunch`: run a program under a Docker/OCI seccomp profile, deciding every
+//! syscall as Docker (runc + libseccomp) would; and inspect and compile profiles.
 //!
 //! Each command lives in its own module and returns what it prints; this file only
 //! parses the command line, dispatches, and turns errors into one line and an exit
@@ -13,7 +13,11 @@ mod errno;
 mod error;
 mod explain;
 mod options;
+mod privileges;
 mod profile_source;
+mod program;
+mod run;
+mod shim_path;
 mod syscall_text;
 
 use std::io::{self, Write};
@@ -25,24 +29,35 @@ use clap_complete::Shell;
 
 use crate::error::{Error, EXIT_CODES_HELP};
 
-// Running a program is not available yet. When it is, the command line will also read
-// `seclaunch [OPTIONS] [--] PROGRAM [ARGS...]`: the shared options and a trailing
-// PROGRAM become fields of `Cli` and the subcommand becomes optional.
-// `args_conflicts_with_subcommands` is set now so that the parser already works that
-// way: once an option is given at the top level, the next word is a PROGRAM, never a
-// subcommand, so `seclaunch --cap-add X check` cannot change meaning between versions.
+/// What `seclaunch --help` says after the options.
+const RUN_HELP: &str = "\
+The program always runs with no_new_privs set: a setuid or setgid program, or one with
+file capabilities, runs without gaining privileges (docker run does not set it unless
+asked to). The dynamic loader then honours LD_PRELOAD as usual. Run as root, seclaunch
+also limits the program to the capability set the profile is evaluated against
+(bounding, effective and permitted; inheritable and ambient empty), as docker run does.
+
+A program named like a command runs when given as ./check or after --.
+";
+
+// `args_conflicts_with_subcommands`: once an option is given at the top level, the next
+// word is a PROGRAM, never a subcommand, so `seclaunch --cap-add X check` runs a program
+// called `check`.
 #[derive(Debug, Parser)]
-#[command(name = "seclaunch", version, after_help = EXIT_CODES_HELP)]
+#[command(name = "seclaunch", version)]
+#[command(after_help = format!("{RUN_HELP}\n{EXIT_CODES_HELP}"))]
 #[command(
-    about = "Inspect Docker/OCI seccomp profiles and compile them to the filter \
-                   Docker would install"
+    about = "Run a program under a Docker/OCI seccomp profile, deciding each syscall \
+                   as Docker would; inspect and compile profiles"
 )]
-#[command(subcommand_required = true, args_conflicts_with_subcommands = true)]
-// Without it clap lists a bare `seclaunch` among the usages, for the arguments to come.
-#[command(override_usage = "seclaunch <COMMAND> [OPTIONS] [ARGS]")]
+#[command(args_conflicts_with_subcommands = true)]
+#[command(override_usage = "seclaunch [OPTIONS] [--] PROGRAM [ARGS]...\n       \
+                            seclaunch <COMMAND> [OPTIONS] [ARGS]")]
 struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
+    #[command(flatten)]
+    run: run::RunArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -73,14 +88,18 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(err) => return clap_exit(&err),
     };
-    match run(&cli.command).and_then(|out| write_stdout(&out)) {
+    let out = match &cli.command {
+        Some(command) => dispatch(command),
+        None => run::run(&cli.run).map(String::into_bytes),
+    };
+    match out.and_then(|out| write_stdout(&out)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => fail(&err),
     }
 }
 
 /// What the command prints on standard output.
-fn run(command: &Command) -> Result<Vec<u8>, Error> {
+fn dispatch(command: &Command) -> Result<Vec<u8>, Error> {
     Ok(match command {
         Command::Check(args) => check::run(args)?.to_string().into_bytes(),
         Command::Compile(args) => compile_cmd::run(args)?,

@@ -253,7 +253,7 @@ fn unknown_capability_is_an_option_error() {
 fn usage_errors_are_one_line_with_status_125() {
     for args in [
         &[][..],
-        &["frobnicate"][..],
+        &["--frobnicate"][..],
         &["check"][..],
         &["check", "default", "--kernel", "6"][..],
         &["check", "default", "--arch", "mips"][..],

@@ -137,6 +137,24 @@ int main(int argc, char **argv)
         check();
         return 0;
     }
+    if (strcmp(argv[1], "ids") == 0) {
+        printf("uid=%d euid=%d\n", (int)getuid(), (int)geteuid());
+        return 0;
+    }
+    if (strcmp(argv[1], "caps") == 0) {
+        char line[256];
+        FILE *f = fopen("/proc/self/status", "r");
+        while (f && fgets(line, sizeof line, f))
+            if (strncmp(line, "Cap", 3) == 0)
+                fputs(line, stdout);
+        if (f)
+            fclose(f);
+        return 0;
+    }
+    if (strcmp(argv[1], "pid") == 0) {
+        printf("%d\n", (int)getpid());
+        return 0;
+    }
     if (strcmp(argv[1], "exit") == 0 && argc > 2)
         return atoi(argv[2]);
     fprintf(stderr, "probe: unknown command %s\n", argv[1]);

@@ -1,0 +1,372 @@
+//! `seclaunch [OPTIONS] PROGRAM [ARGS...]`: build the filter once, then become the
+//! program under it.
+//!
+//! In preload mode the launcher hands the compiled filter to `libsecshim.so` through a
+//! sealed memfd and `SECLAUNCH_HANDOFF`; the shim installs it after the dynamic loader,
+//! before `main`. In exec mode the launcher installs the filter itself right before
+//! `execve`, where runc does; that is the only way for a static program, which no
+//! loader preloads anything into. Either way the launcher is replaced by the program:
+//! same PID, signals, terminal and exit status.
+
+use std::ffi::OsString;
+use std::fs::File;
+use std::io::Write;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::Command;
+
+use clap::{Args, ValueEnum};
+use nix::fcntl::{fcntl, FcntlArg, SealFlag};
+use nix::sys::memfd::{memfd_create, MFdFlags};
+use profiles::bpf::{sock_filter, to_bytes};
+use profiles::caps::CapSet;
+use profiles::install::{self, kernel_flags};
+use profiles::{Options, ResolveOptions};
+
+use crate::error::Error;
+use crate::privileges::limit_capabilities;
+use crate::profile_source::ProfileSource;
+use crate::program::{self, Linkage};
+use crate::shim_path::{self, NATIVE_MACHINE};
+
+/// Variables of seclaunch's that the program must not inherit: the launcher consumes
+/// them, and the shim only needs what the launcher sets anew.
+const CONSUMED_VARS: [&str; 5] = [
+    "SECLAUNCH_PROFILE",
+    "SECLAUNCH_HANDOFF",
+    "SECLAUNCH_SHIM",
+    "SECLAUNCH_CAP_ADD",
+    "SECLAUNCH_CAP_DROP",
+];
+
+/// The options of a launch.
+#[derive(Args, Clone, Debug, Default)]
+pub struct RunArgs {
+    /// The profile: a file, `default` (the embedded Docker default) or `unconfined`
+    /// [default: default]
+    #[arg(short = 'p', long, value_name = "PROFILE")]
+    pub profile: Option<ProfileSource>,
+    /// Docker's spelling of the options: `seccomp=PROFILE`, or `no-new-privileges`
+    /// (always in force)
+    #[arg(long = "security-opt", value_name = "OPT")]
+    pub security_opt: Vec<String>,
+    /// Add a capability to Docker's default set (with or without `CAP_`; `ALL`). The
+    /// profile's capability conditions are evaluated against the set, and a launch as
+    /// root is limited to it
+    #[arg(long = "cap-add", value_name = "CAP")]
+    pub cap_add: Vec<String>,
+    /// Drop a capability from Docker's default set (`ALL` drops every one before the
+    /// additions)
+    #[arg(long = "cap-drop", value_name = "CAP")]
+    pub cap_drop: Vec<String>,
+    /// Reject unknown keys and unknown syscall names instead of ignoring them
+    #[arg(long)]
+    pub strict: bool,
+    /// Where the filter is installed: `preload` (by libsecshim.so, after the dynamic
+    /// loader and before main), `exec` (by seclaunch, right before execve), or `auto`
+    /// (exec for static programs and scripts whose interpreter is static, else preload)
+    #[arg(long, value_enum, default_value_t = Mode::Auto)]
+    pub mode: Mode,
+    /// Print what would be done, and exit 0 without running anything
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Say which profile, mode and shim were chosen, and why
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// The program and its arguments
+    #[arg(
+        value_name = "PROGRAM",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub command: Vec<OsString>,
+}
+
+/// `--mode`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum Mode {
+    #[default]
+    Auto,
+    Preload,
+    Exec,
+}
+
+/// Where the filter will be installed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Install {
+    /// By the shim at this path.
+    Preload(PathBuf),
+    /// By the launcher before `execve`.
+    Exec,
+    /// Nowhere: the profile is unconfined.
+    Nothing,
+}
+
+/// Everything decided before the launch.
+struct Plan {
+    profile: String,
+    filter: Option<Filter>,
+    install: Install,
+    why: String,
+    program: PathBuf,
+    args: Vec<OsString>,
+}
+
+/// A compiled filter.
+struct Filter {
+    program: Vec<sock_filter>,
+    /// The kernel's filter flags the profile asks for.
+    flags: u32,
+    rules: usize,
+}
+
+/// Plans the launch and carries it out. Returns only on failure, or with the dry run's
+/// text.
+pub fn run(args: &RunArgs) -> Result<String, Error> {
+    let plan = plan(args)?;
+    if args.dry_run {
+        return Ok(describe(&plan));
+    }
+    if args.verbose {
+        for line in describe(&plan).lines() {
+            eprintln!("seclaunch: {line}");
+        }
+    }
+    Err(launch(plan, &caps(args)?))
+}
+
+fn caps(args: &RunArgs) -> Result<CapSet, Error> {
+    Ok(CapSet::docker_default().tweak(&args.cap_add, &args.cap_drop)?)
+}
+
+fn plan(args: &RunArgs) -> Result<Plan, Error> {
+    let source = profile_source(args)?;
+    let Some((name, rest)) = args.command.split_first() else {
+        return Err(Error::Usage(
+            "a program to run, or a command (check, compile, explain, completions), is \
+             required (see seclaunch --help)"
+                .to_string(),
+        ));
+    };
+    // clap hands an unknown option over as the first word of the command; a program
+    // whose name starts with `-` is still reachable by its path (`./-x`).
+    if name.to_string_lossy().starts_with('-') {
+        return Err(Error::Usage(format!(
+            "unexpected argument '{}' (see seclaunch --help)",
+            name.to_string_lossy()
+        )));
+    }
+    let options = Options {
+        resolve: ResolveOptions {
+            caps: caps(args)?,
+            ..ResolveOptions::for_this_host()
+        },
+        strict: args.strict,
+    };
+    let built = source.build(&options)?;
+    let program = program::find(name)?;
+    let filter = built.filter.map(|(resolved, compiled)| Filter {
+        program: compiled.program,
+        flags: kernel_flags(resolved.flags, false) as u32,
+        rules: resolved.rules.len(),
+    });
+    let (install, why) = match filter {
+        None => (Install::Nothing, "the profile is unconfined".to_string()),
+        Some(_) => choose(args.mode, &program::linkage(&program), &program)?,
+    };
+    let mut argv = vec![name.clone()];
+    argv.extend(rest.iter().cloned());
+    Ok(Plan {
+        profile: source.name(),
+        filter,
+        install,
+        why,
+        program,
+        args: argv,
+    })
+}
+
+/// `--profile` and `--security-opt`, which name the same thing two ways.
+fn profile_source(args: &RunArgs) -> Result<ProfileSource, Error> {
+    let mut from_opt = None;
+    for opt in &args.security_opt {
+        let (key, value) = opt.split_once(['=', ':']).unwrap_or((opt.as_str(), ""));
+        match (key, value) {
+            ("seccomp", "") => return Err(security_opt(opt, "seccomp= needs a profile")),
+            ("seccomp", value) => from_opt = Some(ProfileSource::from(OsString::from(value))),
+            ("no-new-privileges", "" | "true") => {}
+            ("no-new-privileges", _) => {
+                return Err(security_opt(opt, "seclaunch always sets no_new_privs"))
+            }
+            _ => {
+                return Err(security_opt(
+                    opt,
+                    "seclaunch supports seccomp=PROFILE and no-new-privileges",
+                ))
+            }
+        }
+    }
+    match (&args.profile, from_opt) {
+        (Some(_), Some(_)) => Err(Error::Usage(
+            "--profile and --security-opt seccomp= both name a profile".to_string(),
+        )),
+        (Some(profile), None) => Ok(profile.clone()),
+        (None, Some(profile)) => Ok(profile),
+        (None, None) => Ok(ProfileSource::Default),
+    }
+}
+
+fn security_opt(opt: &str, reason: &str) -> Error {
+    Error::Usage(format!("--security-opt {opt}: {reason}"))
+}
+
+/// The install mode for a program of `linkage`, and why.
+pub fn choose(
+    mode: Mode,
+    linkage: &Linkage,
+    path: &std::path::Path,
+) -> Result<(Install, String), Error> {
+    let preloadable = match linkage.binary() {
+        Linkage::Dynamic {
+            class64: true,
+            machine,
+        } if *machine == NATIVE_MACHINE => Ok(()),
+        Linkage::Dynamic { .. } => Err("it is built for another ABI than the shim".to_string()),
+        Linkage::Static => Err("it is statically linked".to_string()),
+        Linkage::Unknown(why) => Err(format!("its linkage is unknown ({why})")),
+        // `binary()` follows scripts to their interpreter, so this arm is not reached.
+        Linkage::Script { .. } => Err("it is a script".to_string()),
+    };
+    let subject = match linkage {
+        Linkage::Script { interpreter, .. } => {
+            format!("{}'s interpreter {}", path.display(), interpreter.display())
+        }
+        _ => path.display().to_string(),
+    };
+    match (mode, preloadable) {
+        (Mode::Exec, _) => Ok((Install::Exec, "--mode exec".to_string())),
+        (Mode::Auto | Mode::Preload, Ok(())) => {
+            let why = format!("{subject} is dynamically linked");
+            Ok((Install::Preload(shim_path::find()?), why))
+        }
+        (Mode::Auto, Err(why)) => Ok((Install::Exec, format!("{subject}: {why}"))),
+        (Mode::Preload, Err(why)) => Err(Error::NotPreloadable {
+            path: path.to_path_buf(),
+            reason: format!("{why}, so no loader would install the filter; use --mode exec"),
+        }),
+    }
+}
+
+/// The dry run's report, also printed by `--verbose`.
+fn describe(plan: &Plan) -> String {
+    let mut out = format!("profile: {}\n", plan.profile);
+    if let Some(filter) = &plan.filter {
+        out += &format!(
+            "filter: {} rules, {} instructions\n",
+            filter.rules,
+            filter.program.len()
+        );
+    }
+    let mode = match &plan.install {
+        Install::Preload(_) => "preload",
+        Install::Exec => "exec",
+        Install::Nothing => "none",
+    };
+    out += &format!("mode: {mode} ({})\n", plan.why);
+    if let Install::Preload(shim) = &plan.install {
+        out += &format!("shim: {}\n", shim.display());
+    }
+    out += &format!("program: {}\n", plan.program.display());
+    out
+}
+
+/// Becomes the program. Returns only the error that stopped it.
+fn launch(plan: Plan, caps: &CapSet) -> Error {
+    let mut command = Command::new(&plan.program);
+    command.arg0(&plan.args[0]).args(&plan.args[1..]);
+    for var in CONSUMED_VARS {
+        command.env_remove(var);
+    }
+    // Kept open until exec: the program inherits it, and the shim closes it.
+    let mut _handoff_fd = None;
+    let result = (|| {
+        if let (Install::Preload(shim), Some(filter)) = (&plan.install, &plan.filter) {
+            let (fd, announce) = handoff(filter)?;
+            command.env("SECLAUNCH_HANDOFF", announce);
+            command.env("LD_PRELOAD", preload_value(shim));
+            _handoff_fd = Some(fd);
+        }
+        nix::sys::prctl::set_no_new_privs().map_err(|e| Error::NoNewPrivs(e.into()))?;
+        limit_capabilities(caps)?;
+        if let (Install::Exec, Some(filter)) = (&plan.install, &plan.filter) {
+            install_here(filter, &mut command)?;
+        }
+        Ok(())
+    })();
+    if let Err(err) = result {
+        return err;
+    }
+    let err = command.exec();
+    match err.raw_os_error() {
+        Some(libc::ENOENT) => Error::ProgramNotFound {
+            name: plan.program.display().to_string(),
+        },
+        _ => Error::ProgramNotExecutable {
+            path: plan.program,
+            reason: err.to_string(),
+        },
+    }
+}
+
+/// The program's `LD_PRELOAD`: what it had, then the shim. The loader runs the
+/// constructors of preloaded libraries from the last to the first, so the shim's runs
+/// before those of the libraries the user preloads, and their threads start filtered.
+fn preload_value(shim: &std::path::Path) -> OsString {
+    let mut value = std::env::var_os("LD_PRELOAD").unwrap_or_default();
+    if !value.is_empty() {
+        value.push(":");
+    }
+    value.push(shim);
+    value
+}
+
+/// Installs the filter in the launcher itself, and marks it for the program's
+/// children.
+fn install_here(filter: &Filter, command: &mut Command) -> Result<(), Error> {
+    // The marker carries the frame's checksum, as after a handoff, so that a shim
+    // preloaded further down recognises this filter.
+    let (_, checksum) = frame(filter)?;
+    command.env("SECLAUNCH_ACTIVE", format!("{checksum:x}"));
+    let flags = libc::c_ulong::from(filter.flags);
+    install::install(&filter.program, flags).map_err(Error::Install)
+}
+
+/// The frame of `filter` and its checksum.
+fn frame(filter: &Filter) -> Result<(Vec<u8>, u64), Error> {
+    let program = to_bytes(&filter.program);
+    let mut frame = vec![0u8; handoff::HEADER_LEN + program.len()];
+    let (len, checksum) =
+        handoff::encode(&program, filter.flags, &mut frame).map_err(Error::Handoff)?;
+    frame.truncate(len);
+    Ok((frame, checksum))
+}
+
+/// The frame in a sealed memfd the program inherits, and the `SECLAUNCH_HANDOFF` value
+/// that names it.
+fn handoff(filter: &Filter) -> Result<(OwnedFd, String), Error> {
+    let (frame, checksum) = frame(filter)?;
+    let memfd_error = |e: std::io::Error| Error::HandoffFd(e);
+    let fd = memfd_create(c"seclaunch-filter", MFdFlags::MFD_ALLOW_SEALING)
+        .map_err(|e| memfd_error(e.into()))?;
+    let mut file = File::from(fd);
+    file.write_all(&frame).map_err(memfd_error)?;
+    let seals = SealFlag::F_SEAL_SHRINK
+        | SealFlag::F_SEAL_GROW
+        | SealFlag::F_SEAL_WRITE
+        | SealFlag::F_SEAL_SEAL;
+    fcntl(&file, FcntlArg::F_ADD_SEALS(seals)).map_err(|e| memfd_error(e.into()))?;
+    let fd = OwnedFd::from(file);
+    let announce = format!("{}:{}:{checksum:x}", fd.as_raw_fd(), frame.len());
+    Ok((fd, announce))
+}
