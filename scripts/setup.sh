@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(libseccomp-dev pkg-config)
+# libc6-dev brings the static libc the tests' static probe links against.
+packages=(libseccomp-dev pkg-config libc6-dev gcc)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
