@@ -32,6 +32,19 @@ pub fn to_bytes(program: &[sock_filter]) -> Vec<u8> {
     out
 }
 
+/// The inverse of [`to_bytes`]; a trailing partial instruction is ignored.
+pub fn from_bytes(bytes: &[u8]) -> Vec<sock_filter> {
+    bytes
+        .chunks_exact(8)
+        .map(|c| sock_filter {
+            code: u16::from_ne_bytes([c[0], c[1]]),
+            jt: c[2],
+            jf: c[3],
+            k: u32::from_ne_bytes([c[4], c[5], c[6], c[7]]),
+        })
+        .collect()
+}
+
 /// The kernel rejects programs longer than this (`BPF_MAXINSNS`).
 pub const MAX_INSNS: usize = 4096;
 

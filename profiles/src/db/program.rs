@@ -499,6 +499,22 @@ pub(super) struct Program {
     /// Per original block, the positions of the blocks sharing its hash, ascending.
     positions: HashMap<BlockId, Vec<usize>>,
     default: Action,
+    /// Per position, the comparison chain it belongs to, if any.
+    chain_of: Vec<Option<usize>>,
+    chains: Vec<Chain>,
+}
+
+/// A run of consecutive blocks that each hold one `jeq` whose false branch lands on the
+/// next block: the layout's list of syscall checks. With a known value in the
+/// accumulator, the walk through a chain stops at the first block comparing with that
+/// value, or leaves by the last block's false branch; looking that up instead of
+/// stepping block by block is what keeps reading the trees of every syscall off the
+/// program linear in the program's size rather than quadratic.
+struct Chain {
+    /// Per compared value, the positions comparing with it, ascending.
+    matches: HashMap<u32, Vec<usize>>,
+    /// Where the last block's false branch lands.
+    exit: (usize, usize),
 }
 
 /// Builds the program libseccomp exports for these filters (`gen_bpf_generate`).
@@ -562,12 +578,16 @@ pub(super) fn generate(
             .or_default()
             .push(position);
     }
-    Ok(Program {
+    let mut program = Program {
         blocks: gen.blocks,
         list,
         positions,
         default,
-    })
+        chain_of: Vec::new(),
+        chains: Vec::new(),
+    };
+    program.find_chains()?;
+    Ok(program)
 }
 
 /// The filters in section order (`_gen_bpf_build_bpf`): one section per filter, except
@@ -659,6 +679,64 @@ enum Step {
 }
 
 impl Program {
+    /// The single `jeq` of the block at `position` and where its false branch lands, if
+    /// it is a chain link: that landing is the next block.
+    fn link(&self, position: usize) -> Result<Option<u32>, Failure> {
+        let block = &self.blocks[self.list[position]];
+        let [Insn {
+            op: Op::Jeq(k), jf, ..
+        }] = block.insns.as_slice()
+        else {
+            return Ok(None);
+        };
+        let lands = self.jump(position, 0, *jf)?;
+        Ok((lands == (position + 1, 0)).then_some(*k))
+    }
+
+    /// Fills [`Program::chains`].
+    fn find_chains(&mut self) -> Result<(), Failure> {
+        let mut chain_of = vec![None; self.list.len()];
+        let mut chains = Vec::new();
+        let mut position = 0;
+        while position < self.list.len() {
+            let start = position;
+            let mut matches: HashMap<u32, Vec<usize>> = HashMap::new();
+            while position < self.list.len() {
+                let Some(k) = self.link(position)? else { break };
+                matches.entry(k).or_default().push(position);
+                chain_of[position] = Some(chains.len());
+                position += 1;
+            }
+            if position > start {
+                // The last link's false branch lands on `position`, the block after it.
+                chains.push(Chain {
+                    matches,
+                    exit: (position, 0),
+                });
+            } else {
+                position += 1;
+            }
+        }
+        self.chain_of = chain_of;
+        self.chains = chains;
+        Ok(())
+    }
+
+    /// Where the walk through the chain holding `position` goes with `value` in the
+    /// accumulator: the first link from `position` on comparing with it (whose true
+    /// branch is then taken), or the chain's exit.
+    fn through_chain(&self, chain: usize, position: usize, value: u32) -> (usize, usize) {
+        let chain = &self.chains[chain];
+        let first = chain.matches.get(&value).and_then(|at| {
+            let index = at.partition_point(|&p| p < position);
+            at.get(index).copied()
+        });
+        match first {
+            Some(at) => (at, 0),
+            None => chain.exit,
+        }
+    }
+
     /// What the program does for syscall `nr` of the ABI whose audit token is `arch`,
     /// as a tree of tests on the arguments. Tests of the known words (number, arch) are
     /// followed; each test of an argument word becomes a [`Node::Test`]. Every jump goes
@@ -717,6 +795,15 @@ impl Program {
     fn step(&self, at: At, arch: u32, nr: u32) -> Result<Step, Failure> {
         let (mut position, mut insn, mut acc) = at;
         loop {
+            if let (0, Value::Known(v), Some(Some(chain))) =
+                (insn, acc, self.chain_of.get(position))
+            {
+                let (to, _) = self.through_chain(*chain, position, v);
+                if to != position {
+                    (position, insn) = (to, 0);
+                    continue;
+                }
+            }
             let block = &self.blocks[*self.list.get(position).ok_or(Failure::Malformed)?];
             let Some(current) = block.insns.get(insn) else {
                 position += 1;
