@@ -9,7 +9,9 @@
 //! those intervals. The path a syscall executes grows with the logarithm of the number
 //! of intervals, not with the number of syscalls.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap as HashMap;
 use std::sync::Arc;
 
 use crate::action::Action;
@@ -312,7 +314,7 @@ fn test_code(asm: &mut Asm, op: WordOp) -> (u16, u32) {
 /// The nodes of a DAG, each once, every node after all of its parents: the reverse of a
 /// depth-first post-order. Iterative, so a deep tree cannot overflow the stack.
 fn topological(root: &Node) -> Vec<&Node> {
-    let mut seen: HashMap<*const Node, ()> = HashMap::new();
+    let mut seen: HashMap<*const Node, ()> = HashMap::default();
     let mut post: Vec<&Node> = Vec::new();
     let mut stack: Vec<(&Node, bool)> = vec![(root, false)];
     while let Some((node, expanded)) = stack.pop() {

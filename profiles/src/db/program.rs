@@ -18,7 +18,9 @@
 //! longer than 255 instructions, change neither the accumulator nor any decision, so they
 //! are not emulated.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use rustc_hash::FxHashMap as HashMap;
 use std::sync::Arc;
 
 use crate::action::Action;
@@ -525,7 +527,7 @@ pub(super) fn generate(
 ) -> Result<Program, Failure> {
     let mut gen = Gen {
         blocks: Vec::new(),
-        table: HashMap::new(),
+        table: HashMap::default(),
         found: Vec::new(),
         default: 0,
         bad_arch: 0,
@@ -571,7 +573,7 @@ pub(super) fn generate(
     }
     list.push(gen.bad_arch);
     pull_blocks(&mut gen, &mut list);
-    let mut positions: HashMap<BlockId, Vec<usize>> = HashMap::new();
+    let mut positions: HashMap<BlockId, Vec<usize>> = HashMap::default();
     for (position, &block) in list.iter().enumerate() {
         positions
             .entry(gen.original(block))
@@ -700,7 +702,7 @@ impl Program {
         let mut position = 0;
         while position < self.list.len() {
             let start = position;
-            let mut matches: HashMap<u32, Vec<usize>> = HashMap::new();
+            let mut matches: HashMap<u32, Vec<usize>> = HashMap::default();
             while position < self.list.len() {
                 let Some(k) = self.link(position)? else { break };
                 matches.entry(k).or_default().push(position);
@@ -744,8 +746,8 @@ impl Program {
     /// words as a level has nodes.
     pub(super) fn tree(&self, arch: u32, nr: u32) -> Result<Arc<Node>, Failure> {
         let start: At = (0, 0, Value::Known(0));
-        let mut steps: HashMap<At, Step> = HashMap::new();
-        let mut nodes: HashMap<At, Arc<Node>> = HashMap::new();
+        let mut steps: HashMap<At, Step> = HashMap::default();
+        let mut nodes: HashMap<At, Arc<Node>> = HashMap::default();
         let mut stack = vec![start];
         while let Some(&at) = stack.last() {
             if nodes.contains_key(&at) {
