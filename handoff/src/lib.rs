@@ -11,7 +11,7 @@
 //! | offset | size | field |
 //! |---:|---:|---|
 //! | 0 | 8 | magic `SECLHND1` |
-//! | 8 | 4 | seccomp filter flags (`LOG`, `SPEC_ALLOW`; the shim adds `TSYNC`) |
+//! | 8 | 4 | seccomp filter flags (`LOG`, `SPEC_ALLOW`; the shim adds `TSYNC`), and in bit 31 [`HINT_QUERY_ALLOWED`] |
 //! | 12 | 4 | instruction count *n*, 1 to 4096 |
 //! | 16 | 8 | FNV-1a 64 of bytes 0..16 and the program |
 //! | 24 | 8*n | the program: `sock_filter` {code u16, jt u8, jf u8, k u32} |
@@ -41,9 +41,18 @@ pub const ENV_VAR: &CStr = c"SECLAUNCH_HANDOFF";
 /// a path, `default` or `unconfined`.
 pub const PROFILE_VAR: &CStr = c"SECLAUNCH_PROFILE";
 /// The marker the shim leaves after installing: the checksum of the frame in force, in
-/// hex. It only lets a child skip a second copy of the same filter; forging it gains
-/// nothing, because the kernel keeps the filter whatever the environment says.
+/// hex, then `+q` when the filter lets `prctl(PR_GET_SECCOMP)` run ([`Marker`]). It only
+/// lets a child skip a second copy of the same filter; forging it gains nothing,
+/// because the kernel keeps the filter whatever the environment says.
 pub const ACTIVE_VAR: &CStr = c"SECLAUNCH_ACTIVE";
+/// A frame flag that is no kernel flag: the program lets `prctl(PR_GET_SECCOMP)` run on
+/// the native ABI. Below such a filter the shim asks the kernel whether a filter is in
+/// force with that call (a third of a microsecond) instead of reading
+/// `/proc/self/status` (tens of microseconds in a new process); below a filter that
+/// might kill the call, it must not make it.
+pub const HINT_QUERY_ALLOWED: u32 = 1 << 31;
+/// The frame flags that are the kernel's.
+pub const KERNEL_FLAGS: u32 = !HINT_QUERY_ALLOWED;
 
 /// Why a frame or its variable was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -217,14 +226,39 @@ pub fn format_announce(announce: &Announce, out: &mut [u8; 40]) -> usize {
     at
 }
 
-/// Writes `checksum` in hex, as [`ACTIVE_VAR`] carries it, returning the bytes used.
-pub fn format_checksum(checksum: u64, out: &mut [u8; 16]) -> usize {
-    write_number(checksum, 16, out)
+/// What [`ACTIVE_VAR`] says of the filter in force.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Marker {
+    /// The checksum of its frame.
+    pub checksum: u64,
+    /// Whether it lets `prctl(PR_GET_SECCOMP)` run (see [`HINT_QUERY_ALLOWED`]).
+    pub query_allowed: bool,
 }
 
-/// Reads a checksum written by [`format_checksum`].
-pub fn parse_checksum(text: &[u8]) -> Option<u64> {
-    parse_number(text, 16).filter(|_| text.len() <= 16)
+/// The longest marker text: 16 hex digits and `+q`.
+pub const MARKER_LEN: usize = 18;
+
+/// Writes the marker's text, returning the bytes used.
+pub fn format_marker(marker: &Marker, out: &mut [u8; MARKER_LEN]) -> usize {
+    let mut n = write_number(marker.checksum, 16, out);
+    if marker.query_allowed {
+        out[n..n + 2].copy_from_slice(b"+q");
+        n += 2;
+    }
+    n
+}
+
+/// Reads a marker written by [`format_marker`].
+pub fn parse_marker(text: &[u8]) -> Option<Marker> {
+    let (digits, query_allowed) = match text.strip_suffix(b"+q") {
+        Some(digits) => (digits, true),
+        None => (text, false),
+    };
+    let checksum = parse_number(digits, 16).filter(|_| digits.len() <= 16)?;
+    Some(Marker {
+        checksum,
+        query_allowed,
+    })
 }
 
 /// A number of at most 20 digits in `radix` (10 or 16), no sign, no prefix.

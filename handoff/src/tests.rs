@@ -112,13 +112,26 @@ fn malformed_announcements_are_refused() {
 }
 
 #[test]
-fn checksum_round_trips_through_its_text() {
-    for sum in [0, 1, 0xabc, u64::MAX] {
-        let mut text = [0u8; 16];
-        let n = format_checksum(sum, &mut text);
-        assert_eq!(parse_checksum(&text[..n]), Some(sum));
+fn markers_round_trip_through_their_text() {
+    for checksum in [0, 1, 0xabc, u64::MAX] {
+        for query_allowed in [false, true] {
+            let marker = Marker {
+                checksum,
+                query_allowed,
+            };
+            let mut text = [0u8; MARKER_LEN];
+            let n = format_marker(&marker, &mut text);
+            assert_eq!(parse_marker(&text[..n]), Some(marker));
+        }
     }
-    assert_eq!(parse_checksum(b""), None);
-    assert_eq!(parse_checksum(b"0x1"), None);
-    assert_eq!(parse_checksum(b"10000000000000000"), None);
+    for bad in [
+        &b""[..],
+        b"+q",
+        b"0x1",
+        b"10000000000000000",
+        b"abc+",
+        b"abc+qq",
+    ] {
+        assert_eq!(parse_marker(bad), None, "{bad:?}");
+    }
 }

@@ -8,10 +8,11 @@
 //! loader preloads anything into. Either way the launcher is replaced by the program:
 //! same PID, signals, terminal and exit status.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io::Write;
 use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::Command;
@@ -22,6 +23,7 @@ use nix::sys::memfd::{memfd_create, MFdFlags};
 use profiles::bpf::{sock_filter, to_bytes};
 use profiles::caps::CapSet;
 use profiles::install::{self, kernel_flags};
+use profiles::interp::allows_seccomp_query;
 use profiles::{Options, ResolveOptions};
 
 use crate::error::Error;
@@ -118,6 +120,8 @@ struct Filter {
     program: Vec<sock_filter>,
     /// The kernel's filter flags the profile asks for.
     flags: u32,
+    /// Whether the filter lets `prctl(PR_GET_SECCOMP)` run (`handoff::HINT_QUERY_ALLOWED`).
+    query_allowed: bool,
     rules: usize,
 }
 
@@ -166,7 +170,9 @@ fn plan(args: &RunArgs) -> Result<Plan, Error> {
     };
     let built = source.build(&options)?;
     let program = program::find(name)?;
+    let native = options.resolve.native;
     let filter = built.filter.map(|(resolved, compiled)| Filter {
+        query_allowed: allows_seccomp_query(&compiled.program, native),
         program: compiled.program,
         flags: kernel_flags(resolved.flags, false) as u32,
         rules: resolved.rules.len(),
@@ -337,7 +343,13 @@ fn install_here(filter: &Filter, command: &mut Command) -> Result<(), Error> {
     // The marker carries the frame's checksum, as after a handoff, so that a shim
     // preloaded further down recognises this filter.
     let (_, checksum) = frame(filter)?;
-    command.env("SECLAUNCH_ACTIVE", format!("{checksum:x}"));
+    let marker = handoff::Marker {
+        checksum,
+        query_allowed: filter.query_allowed,
+    };
+    let mut text = [0u8; handoff::MARKER_LEN];
+    let len = handoff::format_marker(&marker, &mut text);
+    command.env("SECLAUNCH_ACTIVE", OsStr::from_bytes(&text[..len]));
     let flags = libc::c_ulong::from(filter.flags);
     install::install(&filter.program, flags).map_err(Error::Install)
 }
@@ -346,8 +358,13 @@ fn install_here(filter: &Filter, command: &mut Command) -> Result<(), Error> {
 fn frame(filter: &Filter) -> Result<(Vec<u8>, u64), Error> {
     let program = to_bytes(&filter.program);
     let mut frame = vec![0u8; handoff::HEADER_LEN + program.len()];
+    let hint = if filter.query_allowed {
+        handoff::HINT_QUERY_ALLOWED
+    } else {
+        0
+    };
     let (len, checksum) =
-        handoff::encode(&program, filter.flags, &mut frame).map_err(Error::Handoff)?;
+        handoff::encode(&program, filter.flags | hint, &mut frame).map_err(Error::Handoff)?;
     frame.truncate(len);
     Ok((frame, checksum))
 }

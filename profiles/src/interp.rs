@@ -61,6 +61,23 @@ impl SeccompData {
     }
 }
 
+/// `PR_GET_SECCOMP`, `include/uapi/linux/prctl.h`.
+const PR_GET_SECCOMP: u64 = 21;
+
+/// Whether `program` lets `prctl(PR_GET_SECCOMP)` run on `abi`, returning ALLOW or LOG,
+/// so that the shim may ask the kernel that way whether a filter is in force.
+pub fn allows_seccomp_query(program: &[sock_filter], abi: Abi) -> bool {
+    let Some(nr) = crate::syscalls::number(abi, "prctl") else {
+        return false;
+    };
+    let data = SeccompData::new(abi, nr, [PR_GET_SECCOMP, 0, 0, 0, 0, 0]);
+    let action = run(program, &data).map(|out| crate::action::Action::from_ret(out.ret));
+    matches!(
+        action,
+        Ok(crate::action::Action::Allow | crate::action::Action::Log)
+    )
+}
+
 /// What a program returned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Outcome {

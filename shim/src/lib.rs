@@ -25,7 +25,9 @@ mod sys;
 
 use core::ffi::{c_char, c_int, CStr};
 
-use handoff::{Announce, Frame, ACTIVE_VAR, ENV_VAR as HANDOFF_VAR, MAX_FRAME_LEN, PROFILE_VAR};
+use handoff::{
+    Announce, Frame, Marker, ACTIVE_VAR, ENV_VAR as HANDOFF_VAR, MAX_FRAME_LEN, PROFILE_VAR,
+};
 
 /// The exit status of a process the shim refused to run, as `docker run` uses 125 for
 /// its own errors.
@@ -112,6 +114,8 @@ enum Request {
 }
 
 /// Does what the environment asks; `message` holds the engine's message on failure.
+/// The common case, a child below a filter of ours, is decided here without touching
+/// the frame buffer's 32 KiB of stack.
 fn run(message: &mut [u8]) -> Result<Done, Failure<'_>> {
     let request = match (sys::getenv(HANDOFF_VAR), sys::getenv(PROFILE_VAR)) {
         (Some(value), _) => Request::Handoff(value),
@@ -119,11 +123,25 @@ fn run(message: &mut [u8]) -> Result<Done, Failure<'_>> {
         (None, Some(source)) => Request::Profile(source),
         (None, None) => Request::Default,
     };
-    let active = sys::getenv(ACTIVE_VAR).and_then(handoff::parse_checksum);
-    if matches!(request, Request::Default) && active.is_some() && in_filter_mode() {
+    // A marker only counts once the kernel confirms a filter is in force: forged in an
+    // unfiltered process, it changes nothing.
+    let active = sys::getenv(ACTIVE_VAR)
+        .and_then(handoff::parse_marker)
+        .filter(|marker| in_filter_mode(marker.query_allowed));
+    if matches!(request, Request::Default) && active.is_some() {
         return Ok(Done::AlreadyInForce);
     }
-    // The frame is read or built here, on the constructor's stack: 32 KiB at most.
+    fulfil(request, active, message)
+}
+
+/// Reads or builds the requested frame and installs it, unless it is the filter in
+/// force already.
+#[inline(never)]
+fn fulfil<'m>(
+    request: Request,
+    active: Option<Marker>,
+    message: &'m mut [u8],
+) -> Result<Done, Failure<'m>> {
     let mut buf = [0u8; MAX_FRAME_LEN];
     let frame = match request {
         Request::Handoff(value) => read_handoff(value, &mut buf)?,
@@ -138,12 +156,18 @@ fn run(message: &mut [u8]) -> Result<Done, Failure<'_>> {
     };
     // A request repeated below a filter of ours (a script that sets SECLAUNCH_PROFILE
     // again for its children) would stack a second copy of the same program.
-    if active == Some(frame.checksum) && in_filter_mode() {
+    if active.is_some_and(|marker| marker.checksum == frame.checksum) {
         clear_request();
         return Ok(Done::AlreadyInForce);
     }
     install(&frame)?;
-    mark_installed(frame.checksum)?;
+    // Stacked on another filter, the query is safe only if both filters allow it.
+    let query_allowed = frame.flags & handoff::HINT_QUERY_ALLOWED != 0
+        && active.is_none_or(|marker| marker.query_allowed);
+    mark_installed(Marker {
+        checksum: frame.checksum,
+        query_allowed,
+    })?;
     Ok(Done::Installed)
 }
 
@@ -247,7 +271,8 @@ fn install(frame: &Frame<'_>) -> Result<(), Failure<'static>> {
     if let Err(err) = sys::set_no_new_privs() {
         return fail(b"setting no_new_privs", Why::Errno(err));
     }
-    match sys::install_filter(frame.program, frame.flags | FLAG_TSYNC) {
+    let flags = frame.flags & handoff::KERNEL_FLAGS | FLAG_TSYNC;
+    match sys::install_filter(frame.program, flags) {
         Ok(()) => Ok(()),
         Err(libc::EBUSY) => fail(
             b"installing the seccomp filter",
@@ -258,12 +283,12 @@ fn install(frame: &Frame<'_>) -> Result<(), Failure<'static>> {
 }
 
 /// Removes the request and leaves the marker for the process's children.
-fn mark_installed(checksum: u64) -> Result<(), Failure<'static>> {
+fn mark_installed(marker: Marker) -> Result<(), Failure<'static>> {
     clear_request();
-    let mut hex = [0u8; 16];
-    let n = handoff::format_checksum(checksum, &mut hex);
-    let mut value = [0u8; 17];
-    let marker = c_string(&mut value, &[&hex[..n]]);
+    let mut text = [0u8; handoff::MARKER_LEN];
+    let n = handoff::format_marker(&marker, &mut text);
+    let mut value = [0u8; handoff::MARKER_LEN + 1];
+    let marker = c_string(&mut value, &[&text[..n]]);
     match marker {
         Some(marker) if sys::setenv(ACTIVE_VAR, marker) => Ok(()),
         _ => fail(b"setting SECLAUNCH_ACTIVE", Why::Errno(libc::ENOMEM)),
@@ -275,11 +300,17 @@ fn clear_request() {
     sys::unsetenv(PROFILE_VAR);
 }
 
-/// Whether the kernel has this process in seccomp filter mode. `/proc/self/status` is
-/// read first because a profile may deny `prctl`; without `/proc`, `PR_GET_SECCOMP`
-/// answers. When neither can tell, the answer is no, and a filter is installed: one
-/// filter too many is safe, one too few is not.
-fn in_filter_mode() -> bool {
+/// Whether the kernel has this process in seccomp filter mode. `PR_GET_SECCOMP` answers
+/// when the filter in force is known to let it run (`query_allowed`); otherwise, since
+/// the profile may kill `prctl`, `/proc/self/status` does, and `PR_GET_SECCOMP` only
+/// when `/proc` is not there. When nothing can tell, the answer is no, and a filter is
+/// installed: one filter too many is safe, one too few is not.
+fn in_filter_mode(query_allowed: bool) -> bool {
+    if query_allowed {
+        if let Ok(mode) = sys::seccomp_mode() {
+            return mode == 2;
+        }
+    }
     match status_seccomp_mode() {
         Some(mode) => mode == b'2',
         None => sys::seccomp_mode() == Ok(2),

@@ -280,3 +280,37 @@ fn a_truncated_or_corrupted_handoff_exits_125_before_main() {
         );
     }
 }
+
+#[test]
+fn below_a_filter_that_kills_prctl_children_start_without_asking_prctl() {
+    // The shim asks the kernel whether a filter is in force with prctl(PR_GET_SECCOMP)
+    // only when the filter lets that call run; under this one it would die of it.
+    let dir = scratch("kill-prctl");
+    let profile = dir.join("kill-prctl.json");
+    std::fs::write(
+        &profile,
+        r#"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+            {"names": ["prctl"], "action": "SCMP_ACT_KILL_PROCESS"},
+            {"names": ["kexec_file_load"], "action": "SCMP_ACT_ERRNO", "errnoRet": 199}]}"#,
+    )
+    .unwrap();
+    let mut command = under_profile(&probes().probe, &profile);
+    let out = output(command.args(["env"]));
+    let marker = stdout(&out);
+    assert!(
+        marker.contains("env SECLAUNCH_ACTIVE=") && !marker.contains("+q"),
+        "{marker}"
+    );
+    let status = status_of(under_profile(&probes().probe, &profile).args(["chain", "5"]));
+    assert_eq!(status, (2, 1, 1, SENTINEL));
+}
+
+#[test]
+fn below_the_default_profile_the_marker_allows_the_cheap_query() {
+    let out = output(
+        clean_command(&probes().probe)
+            .env("LD_PRELOAD", shim())
+            .arg("env"),
+    );
+    assert!(stdout(&out).contains("+q\n"), "{}", stdout(&out));
+}

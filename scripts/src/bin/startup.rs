@@ -232,6 +232,17 @@ fn filtered_group(rounds: usize) {
             true_with(&[("LD_PRELOAD", empty.as_os_str())])
         }),
         variant(
+            "LD_PRELOAD=libsecshim.so SECLAUNCH_PROFILE=unconfined /bin/true",
+            {
+                let shim = shim.clone();
+                move || {
+                    let mut c = true_with(&[("LD_PRELOAD", shim.as_os_str())]);
+                    c.env("SECLAUNCH_PROFILE", "unconfined");
+                    c
+                }
+            },
+        ),
+        variant(
             "LD_PRELOAD=libsecshim.so /bin/true (filter in force)",
             move || {
                 let marker = std::env::var_os("SECLAUNCH_ACTIVE").expect("runs under seclaunch");
