@@ -162,8 +162,11 @@ fn decision<'a>(
         return Target::Ret(BAD_ARCH.ret());
     }
     match trees.get(&nr) {
+        // A tree that is only a return is that return, so that runs of syscalls with
+        // the same unconditional decision merge into one interval.
+        Some(Node::Leaf(Decision::Act(action))) => Target::Ret(action.ret()),
+        Some(Node::Leaf(Decision::Default)) | None => Target::Ret(plan.default_action.ret()),
         Some(tree) => Target::Tree(tree),
-        None => Target::Ret(plan.default_action.ret()),
     }
 }
 
