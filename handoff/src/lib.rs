@@ -27,6 +27,39 @@
 
 use core::ffi::CStr;
 
+pub mod precompiled;
+
+/// The precompiled frame of the embedded default profile for this build's architecture:
+/// valid under Docker's default capabilities on a kernel of at least
+/// [`precompiled::MIN_KERNEL`], where the launcher and the shim use it instead of
+/// compiling the profile.
+pub fn precompiled_default() -> Option<&'static [u8]> {
+    #[cfg(target_arch = "x86_64")]
+    return Some(precompiled::X86_64);
+    #[cfg(target_arch = "aarch64")]
+    return Some(precompiled::AARCH64);
+    #[allow(unreachable_code)]
+    None
+}
+
+/// Whether a kernel release string (`uname -r`, such as `6.8.0-31-generic`) is at least
+/// [`precompiled::MIN_KERNEL`]. A release that does not start with two numbers is not.
+pub fn kernel_allows_precompiled(release: &[u8]) -> bool {
+    let mut parts = release.splitn(3, |b| *b == b'.');
+    let number = |part: Option<&[u8]>| -> Option<u32> {
+        let digits: &[u8] = part?;
+        let end = digits
+            .iter()
+            .position(|b| !b.is_ascii_digit())
+            .unwrap_or(digits.len());
+        parse_number(&digits[..end], 10).and_then(|n| u32::try_from(n).ok())
+    };
+    match (number(parts.next()), number(parts.next())) {
+        (Some(major), Some(minor)) => (major, minor) >= precompiled::MIN_KERNEL,
+        _ => false,
+    }
+}
+
 /// The first eight bytes of every frame; the digit is the format version.
 pub const MAGIC: [u8; 8] = *b"SECLHND1";
 /// The size of the header before the program.

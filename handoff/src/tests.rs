@@ -1,3 +1,6 @@
+extern crate std;
+use std::format;
+
 use super::*;
 
 const PROGRAM: [u8; 16] = [6, 0, 0, 0, 0, 0, 0xff, 0x7f, 6, 0, 0, 0, 1, 0, 5, 0];
@@ -134,4 +137,37 @@ fn markers_round_trip_through_their_text() {
     ] {
         assert_eq!(parse_marker(bad), None, "{bad:?}");
     }
+}
+
+#[test]
+fn kernel_releases_are_compared_on_their_first_two_numbers() {
+    let (major, minor) = precompiled::MIN_KERNEL;
+    assert!(kernel_allows_precompiled(b"6.18.44-fc-v1147"));
+    assert!(kernel_allows_precompiled(
+        format!("{major}.{minor}").as_bytes()
+    ));
+    assert!(kernel_allows_precompiled(
+        format!("{major}.{minor}-rc1").as_bytes()
+    ));
+    if minor > 0 {
+        let older = format!("{major}.{}.99", minor - 1);
+        assert!(!kernel_allows_precompiled(older.as_bytes()));
+    }
+    for bad in [
+        &b""[..],
+        b"6",
+        b"x.y",
+        b".8",
+        b"6.",
+        b"99999999999999999999999.1",
+    ] {
+        assert!(!kernel_allows_precompiled(bad), "{bad:?}");
+    }
+}
+
+#[test]
+fn the_precompiled_default_is_a_valid_frame() {
+    let frame = precompiled_default().expect("a frame for this architecture");
+    let decoded = decode(frame, None).expect("decodes");
+    assert!(decoded.len() > 100);
 }

@@ -8,6 +8,7 @@
 //! loader preloads anything into. Either way the launcher is replaced by the program:
 //! same PID, signals, terminal and exit status.
 
+use std::borrow::Cow;
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io::Write;
@@ -20,10 +21,9 @@ use std::process::Command;
 use clap::{Args, ValueEnum};
 use nix::fcntl::{fcntl, FcntlArg, SealFlag};
 use nix::sys::memfd::{memfd_create, MFdFlags};
-use profiles::bpf::{sock_filter, to_bytes};
+use profiles::bpf::from_bytes;
 use profiles::caps::CapSet;
-use profiles::install::{self, kernel_flags};
-use profiles::interp::allows_seccomp_query;
+use profiles::install;
 use profiles::{Options, ResolveOptions};
 
 use crate::error::Error;
@@ -115,14 +115,18 @@ struct Plan {
     args: Vec<OsString>,
 }
 
-/// A compiled filter.
+/// A compiled filter, as the handoff frame both installers take.
 struct Filter {
-    program: Vec<sock_filter>,
-    /// The kernel's filter flags the profile asks for.
-    flags: u32,
-    /// Whether the filter lets `prctl(PR_GET_SECCOMP)` run (`handoff::HINT_QUERY_ALLOWED`).
-    query_allowed: bool,
-    rules: usize,
+    frame: Cow<'static, [u8]>,
+    /// How it was made, for `--dry-run`.
+    origin: String,
+}
+
+impl Filter {
+    /// The frame, checked: the program, the flags, the checksum.
+    fn decoded(&self) -> Result<handoff::Frame<'_>, Error> {
+        handoff::decode(&self.frame, None).map_err(Error::Handoff)
+    }
 }
 
 /// Plans the launch and carries it out. Returns only on failure, or with the dry run's
@@ -168,15 +172,8 @@ fn plan(args: &RunArgs) -> Result<Plan, Error> {
         },
         strict: args.strict,
     };
-    let built = source.build(&options)?;
+    let filter = filter(&source, &options)?;
     let program = program::find(name)?;
-    let native = options.resolve.native;
-    let filter = built.filter.map(|(resolved, compiled)| Filter {
-        query_allowed: allows_seccomp_query(&compiled.program, native),
-        program: compiled.program,
-        flags: kernel_flags(resolved.flags, false) as u32,
-        rules: resolved.rules.len(),
-    });
     let (install, why) = match filter {
         None => (Install::Nothing, "the profile is unconfined".to_string()),
         Some(_) => choose(args.mode, &program::linkage(&program), &program)?,
@@ -191,6 +188,35 @@ fn plan(args: &RunArgs) -> Result<Plan, Error> {
         program,
         args: argv,
     })
+}
+
+/// The filter `source` asks for under `options`; `None` for an unconfined profile.
+///
+/// The embedded default under Docker's capabilities on a kernel its `minKernel`
+/// conditions all hold on is the most common launch, and its frame is precompiled
+/// (`handoff::precompiled`, proven current by `tests/tests/default_frames.rs`).
+fn filter(source: &ProfileSource, options: &Options) -> Result<Option<Filter>, Error> {
+    let min = handoff::precompiled::MIN_KERNEL;
+    let kernel = options.resolve.kernel;
+    let precompiled = *source == ProfileSource::Default
+        && !options.strict
+        && options.resolve.caps == CapSet::docker_default()
+        && (u32::from(kernel.kernel), u32::from(kernel.major)) >= min;
+    if let (true, Some(frame)) = (precompiled, handoff::precompiled_default()) {
+        return Ok(Some(Filter {
+            frame: Cow::Borrowed(frame),
+            origin: "precompiled".to_string(),
+        }));
+    }
+    let Some((resolved, compiled)) = source.build(options)?.filter else {
+        return Ok(None);
+    };
+    let frame = profiles::frame::of(&resolved, &compiled).map_err(Error::Handoff)?;
+    let origin = format!("{} rules", resolved.rules.len());
+    Ok(Some(Filter {
+        frame: Cow::Owned(frame),
+        origin,
+    }))
 }
 
 /// `--profile` and `--security-opt`, which name the same thing two ways.
@@ -268,11 +294,8 @@ pub fn choose(
 fn describe(plan: &Plan) -> String {
     let mut out = format!("profile: {}\n", plan.profile);
     if let Some(filter) = &plan.filter {
-        out += &format!(
-            "filter: {} rules, {} instructions\n",
-            filter.rules,
-            filter.program.len()
-        );
+        let instructions = filter.decoded().map_or(0, |frame| frame.len());
+        out += &format!("filter: {}, {instructions} instructions\n", filter.origin);
     }
     let mode = match &plan.install {
         Install::Preload(_) => "preload",
@@ -340,44 +363,30 @@ fn preload_value(shim: &std::path::Path) -> OsString {
 /// Installs the filter in the launcher itself, and marks it for the program's
 /// children.
 fn install_here(filter: &Filter, command: &mut Command) -> Result<(), Error> {
+    let frame = filter.decoded()?;
     // The marker carries the frame's checksum, as after a handoff, so that a shim
     // preloaded further down recognises this filter.
-    let (_, checksum) = frame(filter)?;
     let marker = handoff::Marker {
-        checksum,
-        query_allowed: filter.query_allowed,
+        checksum: frame.checksum,
+        query_allowed: frame.flags & handoff::HINT_QUERY_ALLOWED != 0,
     };
     let mut text = [0u8; handoff::MARKER_LEN];
     let len = handoff::format_marker(&marker, &mut text);
     command.env("SECLAUNCH_ACTIVE", OsStr::from_bytes(&text[..len]));
-    let flags = libc::c_ulong::from(filter.flags);
-    install::install(&filter.program, flags).map_err(Error::Install)
-}
-
-/// The frame of `filter` and its checksum.
-fn frame(filter: &Filter) -> Result<(Vec<u8>, u64), Error> {
-    let program = to_bytes(&filter.program);
-    let mut frame = vec![0u8; handoff::HEADER_LEN + program.len()];
-    let hint = if filter.query_allowed {
-        handoff::HINT_QUERY_ALLOWED
-    } else {
-        0
-    };
-    let (len, checksum) =
-        handoff::encode(&program, filter.flags | hint, &mut frame).map_err(Error::Handoff)?;
-    frame.truncate(len);
-    Ok((frame, checksum))
+    let flags = libc::c_ulong::from(frame.flags & handoff::KERNEL_FLAGS);
+    install::install(&from_bytes(frame.program), flags).map_err(Error::Install)
 }
 
 /// The frame in a sealed memfd the program inherits, and the `SECLAUNCH_HANDOFF` value
 /// that names it.
 fn handoff(filter: &Filter) -> Result<(OwnedFd, String), Error> {
-    let (frame, checksum) = frame(filter)?;
+    let checksum = filter.decoded()?.checksum;
+    let frame = &filter.frame;
     let memfd_error = |e: std::io::Error| Error::HandoffFd(e);
     let fd = memfd_create(c"seclaunch-filter", MFdFlags::MFD_ALLOW_SEALING)
         .map_err(|e| memfd_error(e.into()))?;
     let mut file = File::from(fd);
-    file.write_all(&frame).map_err(memfd_error)?;
+    file.write_all(frame).map_err(memfd_error)?;
     let seals = SealFlag::F_SEAL_SHRINK
         | SealFlag::F_SEAL_GROW
         | SealFlag::F_SEAL_WRITE

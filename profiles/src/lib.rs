@@ -26,6 +26,7 @@ pub mod caps;
 pub mod codegen;
 pub mod compile;
 pub mod db;
+pub mod frame;
 pub mod install;
 pub mod interp;
 pub mod json;

@@ -35,6 +35,9 @@ const EXIT_FAILED: i32 = 125;
 /// The engine library, looked for beside the shim.
 const ENGINE_FILE: &[u8] = b"libsecshim_engine.so";
 const ENGINE_SYMBOL: &CStr = c"secshim_engine_frame";
+/// Change the capability set the engine resolves profiles for.
+const CAP_ADD_VAR: &CStr = c"SECLAUNCH_CAP_ADD";
+const CAP_DROP_VAR: &CStr = c"SECLAUNCH_CAP_DROP";
 /// Set to `1` to have the shim say what it did.
 const VERBOSE_VAR: &CStr = c"SECLAUNCH_VERBOSE";
 /// `SECCOMP_FILTER_FLAG_TSYNC`: every thread of the process gets the filter, including
@@ -145,6 +148,12 @@ fn fulfil<'m>(
     let mut buf = [0u8; MAX_FRAME_LEN];
     let frame = match request {
         Request::Handoff(value) => read_handoff(value, &mut buf)?,
+        Request::Default | Request::Profile(b"default") if precompiled_applies() => {
+            match handoff::precompiled_default().map(|frame| handoff::decode(frame, None)) {
+                Some(Ok(frame)) => frame,
+                _ => return fail(b"reading the precompiled default", Why::Text(b"corrupt")),
+            }
+        }
         Request::Profile(source) => match build(source, &mut buf, message)? {
             Some(frame) => frame,
             None => return Ok(Done::Unconfined),
@@ -169,6 +178,16 @@ fn fulfil<'m>(
         query_allowed,
     })?;
     Ok(Done::Installed)
+}
+
+/// Whether the precompiled default decides as compiling the embedded default would:
+/// Docker's capabilities (no `SECLAUNCH_CAP_*`) on a kernel new enough for every
+/// `minKernel` of the profile.
+fn precompiled_applies() -> bool {
+    handoff::precompiled_default().is_some()
+        && sys::getenv(CAP_ADD_VAR).is_none()
+        && sys::getenv(CAP_DROP_VAR).is_none()
+        && sys::kernel_release_is(handoff::kernel_allows_precompiled)
 }
 
 /// Reads and checks the frame `SECLAUNCH_HANDOFF` announces, then closes its fd.

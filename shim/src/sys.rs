@@ -165,6 +165,22 @@ pub fn install_filter(program: &[u8], flags: u32) -> Result<(), i32> {
     }
 }
 
+/// Whether the running kernel's release (`uname -r`) passes `check`.
+pub fn kernel_release_is(check: fn(&[u8]) -> bool) -> bool {
+    // SAFETY: an all-zero `utsname` is a valid value of the plain C struct.
+    let mut names: libc::utsname = unsafe { core::mem::zeroed() };
+    // SAFETY: `names` is a valid, writable `struct utsname`.
+    if unsafe { libc::uname(&mut names) } != 0 {
+        return false;
+    }
+    let release = names.release.map(|c| c as u8);
+    let end = release
+        .iter()
+        .position(|b| *b == 0)
+        .unwrap_or(release.len());
+    check(&release[..end])
+}
+
 /// The file the shim was loaded from, as the loader recorded it.
 pub fn own_path() -> Option<&'static [u8]> {
     // SAFETY: an all-zero `Dl_info` is a valid value of the plain C struct.

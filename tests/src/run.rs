@@ -4,8 +4,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use profiles::bpf::to_bytes;
-use profiles::{build, install, Options, DEFAULT_PROFILE};
+use profiles::{build, Options, DEFAULT_PROFILE};
 
 /// The errno the sentinel profile returns for a denied call: no syscall returns it on
 /// its own, so a 199 can only come from the filter.
@@ -95,11 +94,8 @@ impl Handoff {
 pub fn handoff_for(profile: &str) -> Handoff {
     let built = build(profile.as_bytes(), "test", &Options::for_this_host()).expect("builds");
     let (resolved, compiled) = built.filter.expect("a filter");
-    let program = to_bytes(&compiled.program);
-    let mut frame = vec![0u8; handoff::HEADER_LEN + program.len()];
-    let flags = install::kernel_flags(resolved.flags, false) as u32;
-    let (len, checksum) = handoff::encode(&program, flags, &mut frame).expect("encodes");
-    frame.truncate(len);
+    let frame = profiles::frame::of(&resolved, &compiled).expect("encodes");
+    let checksum = handoff::decode(&frame, None).expect("decodes").checksum;
     let fd = memfd_with(&frame);
     Handoff {
         fd,

@@ -314,3 +314,48 @@ fn below_the_default_profile_the_marker_allows_the_cheap_query() {
     );
     assert!(stdout(&out).contains("+q\n"), "{}", stdout(&out));
 }
+
+/// The marker a probe started with `env` reports.
+fn marker_of(command: &mut Command) -> String {
+    let out = output(command.arg("env"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("env SECLAUNCH_ACTIVE="));
+    line.unwrap_or_else(|| panic!("no marker in {text}"))
+        .to_string()
+}
+
+#[test]
+fn the_precompiled_default_is_the_filter_the_engine_compiles() {
+    // The embedded default, installed from its precompiled frame, and the same JSON
+    // compiled by the engine at run time, give the same frame and so the same marker.
+    let dir = scratch("precompiled");
+    let copy = dir.join("default.json");
+    std::fs::write(&copy, profiles::DEFAULT_PROFILE).unwrap();
+    let mut precompiled = clean_command(&probes().probe);
+    precompiled.env("LD_PRELOAD", shim());
+    let mut compiled = under_profile(&probes().probe, &copy);
+    assert_eq!(marker_of(&mut precompiled), marker_of(&mut compiled));
+}
+
+#[test]
+fn capability_variables_change_the_set_the_default_is_resolved_for() {
+    // With CAP_SYS_ADMIN Docker's default allows a few dozen more calls: another filter,
+    // so another marker than the precompiled default's.
+    let mut default = clean_command(&probes().probe);
+    default.env("LD_PRELOAD", shim());
+    let mut admin = clean_command(&probes().probe);
+    admin
+        .env("LD_PRELOAD", shim())
+        .env("SECLAUNCH_CAP_ADD", "sys_admin");
+    assert_ne!(marker_of(&mut default), marker_of(&mut admin));
+    let mut command = clean_command(&probes().probe);
+    command
+        .env("LD_PRELOAD", shim())
+        .env("SECLAUNCH_CAP_ADD", "CAP_NOPE");
+    let out = output(command.arg("status"));
+    assert_eq!(out.status.code(), Some(125));
+    assert!(stderr(&out).contains("CAP_NOPE"), "{}", stderr(&out));
+}

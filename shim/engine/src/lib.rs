@@ -13,10 +13,7 @@
 
 use std::ffi::{c_char, CStr};
 
-use profiles::bpf::to_bytes;
 use profiles::caps::CapSet;
-use profiles::install::kernel_flags;
-use profiles::interp::allows_seccomp_query;
 use profiles::{Options, DEFAULT_PROFILE};
 
 /// Capabilities to add to Docker's default set, comma-separated, as `--cap-add` takes
@@ -72,14 +69,13 @@ fn frame(source: &str, out: &mut [u8]) -> Result<usize, String> {
     let Some((resolved, compiled)) = built.filter else {
         return Ok(0);
     };
-    let mut flags = kernel_flags(resolved.flags, false) as u32;
-    if allows_seccomp_query(&compiled.program, options.resolve.native) {
-        flags |= handoff::HINT_QUERY_ALLOWED;
-    }
-    let program = to_bytes(&compiled.program);
-    let (len, _) = handoff::encode(&program, flags, out)
+    let frame = profiles::frame::of(&resolved, &compiled)
         .map_err(|e| format!("{source}: encoding the filter: {e}"))?;
-    Ok(len)
+    let room = out.get_mut(..frame.len());
+    let room =
+        room.ok_or_else(|| format!("{source}: the filter does not fit the shim's buffer"))?;
+    room.copy_from_slice(&frame);
+    Ok(frame.len())
 }
 
 /// Docker's default capabilities, changed by `SECLAUNCH_CAP_ADD` and `SECLAUNCH_CAP_DROP`.
