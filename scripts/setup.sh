@@ -4,8 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# libc6-dev brings the static libc the tests' static probe links against.
-packages=(libseccomp-dev pkg-config libc6-dev gcc)
+# libc6-dev brings the static libc the static probe links against; bubblewrap runs
+# the filters `seclaunch compile` writes.
+packages=(libseccomp-dev pkg-config libc6-dev gcc bubblewrap)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
