@@ -9,7 +9,9 @@
 //! 3. Neither, but `SECLAUNCH_ACTIVE` says a filter of ours is in force and the kernel
 //!    confirms the process is filtered: this is a child of a filtered process, and the
 //!    inherited filter already applies. Do nothing.
-//! 4. Otherwise: compile and install the embedded Docker default.
+//! 4. Otherwise: install the embedded Docker default, from its precompiled frame where
+//!    that decides alike (Docker's capabilities, a kernel new enough for its
+//!    `minKernel`), else compiled by the engine.
 //!
 //! After installing it removes the request variables and sets `SECLAUNCH_ACTIVE` to the
 //! frame's checksum, so a child below skips step 4 and the kernel's limit on the total

@@ -68,19 +68,49 @@ fn rounds(args: &[String]) -> usize {
         .unwrap_or(300)
 }
 
-/// An empty shared library: the floor for any preload.
-fn empty_library(work: &Path) -> PathBuf {
-    let source = work.join("empty.c");
-    std::fs::write(&source, "/* nothing: the cost of loading a library */\n").unwrap();
-    let library = work.join("libempty.so");
+/// A preload library in C that does nothing but install the raw program in the file
+/// `FLOOR_FILTER` names, as the shim does (NO_NEW_PRIVS, then TSYNC and SPEC_ALLOW):
+/// the kernel's own cost of a first install, which the shim's handoff is held to.
+const FLOOR_INSTALLER: &str = r#"
+#include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+__attribute__((constructor)) static void install(void)
+{
+    static struct sock_filter insns[4096];
+    int fd = open(getenv("FLOOR_FILTER"), O_RDONLY);
+    ssize_t n = read(fd, insns, sizeof insns);
+    struct sock_fprog prog = { (unsigned short)(n / 8), insns };
+    close(fd);
+    if (n <= 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+        syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+                SECCOMP_FILTER_FLAG_TSYNC | SECCOMP_FILTER_FLAG_SPEC_ALLOW, &prog))
+        _exit(125);
+}
+"#;
+
+/// Compiles `source` into the shared library `name` in `work`.
+fn c_library(work: &Path, name: &str, source: &str) -> PathBuf {
+    let path = work.join(format!("{name}.c"));
+    std::fs::write(&path, source).unwrap();
+    let library = work.join(format!("lib{name}.so"));
     let status = Command::new("cc")
         .args(["-O2", "-shared", "-fPIC", "-o"])
         .arg(&library)
-        .arg(&source)
+        .arg(&path)
         .status()
         .expect("cc runs");
-    assert!(status.success(), "cc failed");
+    assert!(status.success(), "cc failed for {name}");
     library
+}
+
+/// An empty shared library: the floor for any preload.
+fn empty_library(work: &Path) -> PathBuf {
+    c_library(work, "empty", "/* nothing: the cost of loading a library */\n")
 }
 
 fn true_with(env: &[(&str, &std::ffi::OsStr)]) -> Command {
@@ -104,6 +134,10 @@ fn unfiltered_group(rounds: usize, work: &Path) {
     let reference = reference::runc_program_at(&resolved, 2).expect("libseccomp builds");
     std::fs::write(&bwrap_filter, to_bytes(&reference)).unwrap();
 
+    let floor = c_library(work, "floor", FLOOR_INSTALLER);
+    let ours = work.join("seclaunch-default.bpf");
+    let frame = handoff::decode(&handoff.frame, None).expect("decodes");
+    std::fs::write(&ours, frame.program).unwrap();
     let (shim, launcher) = (shim(), launcher());
     let mut variants = vec![
         variant("/bin/true", || true_with(&[])),
@@ -115,6 +149,9 @@ fn unfiltered_group(rounds: usize, work: &Path) {
         variant("LD_PRELOAD=empty.so /bin/true", {
             let empty = empty.clone();
             move || true_with(&[("LD_PRELOAD", empty.as_os_str())])
+        }),
+        variant("C preload installing the same program (kernel floor)", move || {
+            true_with(&[("LD_PRELOAD", floor.as_os_str()), ("FLOOR_FILTER", ours.as_os_str())])
         }),
         variant("shim, first install from the handoff", {
             let shim = shim.clone();
@@ -181,16 +218,19 @@ fn unfiltered_group(rounds: usize, work: &Path) {
             .position(|v| v.name.starts_with(name))
             .unwrap()
     };
-    let (empty, handoff_i, json_i) = (
+    let (empty, floor_i, handoff_i, json_i) = (
         medians[at("LD_PRELOAD=empty")],
+        medians[at("C preload installing")],
         medians[at("shim, first install from the handoff")],
         medians[at("shim, first install from SECLAUNCH")],
     );
+    let added = |m: Duration| micros(m.saturating_sub(empty));
     println!(
-        "shim first install, added over the empty preload: handoff {:.0} µs, JSON {:.0} µs; \
-         JSON/handoff total {:.2}×\n",
-        micros(handoff_i.saturating_sub(empty)),
-        micros(json_i.saturating_sub(empty)),
+        "first install, added over the empty preload: kernel floor {:.0} µs, shim handoff \
+         {:.0} µs, shim JSON {:.0} µs; JSON/handoff total {:.2}×\n",
+        added(floor_i),
+        added(handoff_i),
+        added(json_i),
         ratio(json_i, handoff_i)
     );
     let exec_i = at("seclaunch /bin/true");
