@@ -387,15 +387,7 @@ fn export(ctx: &ScmpFilterContext) -> Vec<u8> {
 }
 
 fn parse_program(bytes: &[u8]) -> Vec<sock_filter> {
-    bytes
-        .chunks_exact(8)
-        .map(|c| sock_filter {
-            code: u16::from_ne_bytes([c[0], c[1]]),
-            jt: c[2],
-            jf: c[3],
-            k: u32::from_ne_bytes([c[4], c[5], c[6], c[7]]),
-        })
-        .collect()
+    profiles::bpf::from_bytes(bytes)
 }
 
 const SET_VAR: &str = "DB_LIBSECCOMP_SET";

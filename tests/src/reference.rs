@@ -142,15 +142,7 @@ fn export(ctx: &ScmpFilterContext) -> Result<Vec<sock_filter>, String> {
     file.rewind().map_err(|e| e.to_string())?;
     let mut bytes = Vec::new();
     file.read_to_end(&mut bytes).map_err(|e| e.to_string())?;
-    Ok(bytes
-        .chunks_exact(8)
-        .map(|c| sock_filter {
-            code: u16::from_ne_bytes([c[0], c[1]]),
-            jt: c[2],
-            jf: c[3],
-            k: u32::from_ne_bytes([c[4], c[5], c[6], c[7]]),
-        })
-        .collect())
+    Ok(profiles::bpf::from_bytes(&bytes))
 }
 
 fn tempfile() -> Result<std::fs::File, String> {
