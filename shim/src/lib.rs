@@ -141,37 +141,51 @@ fn run(message: &mut [u8]) -> Result<Done, Failure<'_>> {
 
 /// Reads or builds the requested frame and installs it, unless it is the filter in
 /// force already.
-#[inline(never)]
 fn fulfil<'m>(
     request: Request,
     active: Option<Marker>,
     message: &'m mut [u8],
 ) -> Result<Done, Failure<'m>> {
-    let mut buf = [0u8; MAX_FRAME_LEN];
-    let frame = match request {
-        Request::Handoff(value) => read_handoff(value, &mut buf)?,
+    match request {
+        Request::Handoff(value) => {
+            let mapping = map_handoff(value)?;
+            finish(&decode_handoff(value, mapping.bytes())?, active)
+        }
         Request::Default | Request::Profile(b"default") if precompiled_applies() => {
             match handoff::precompiled_default().map(|frame| handoff::decode(frame, None)) {
-                Some(Ok(frame)) => frame,
-                _ => return fail(b"reading the precompiled default", Why::Text(b"corrupt")),
+                Some(Ok(frame)) => finish(&frame, active),
+                _ => fail(b"reading the precompiled default", Why::Text(b"corrupt")),
             }
         }
-        Request::Profile(source) => match build(source, &mut buf, message)? {
-            Some(frame) => frame,
-            None => return Ok(Done::Unconfined),
-        },
-        Request::Default => match build(b"default", &mut buf, message)? {
-            Some(frame) => frame,
-            None => return fail(b"building the default profile", Why::Text(b"no filter")),
-        },
-    };
-    // A request repeated below a filter of ours (a script that sets SECLAUNCH_PROFILE
-    // again for its children) would stack a second copy of the same program.
+        Request::Profile(source) => compile_and_finish(source, active, message),
+        Request::Default => compile_and_finish(b"default", active, message),
+    }
+}
+
+/// Compiles `source` with the engine into a frame on this function's stack (32 KiB,
+/// kept off the other paths), and installs it.
+#[inline(never)]
+fn compile_and_finish<'m>(
+    source: &[u8],
+    active: Option<Marker>,
+    message: &'m mut [u8],
+) -> Result<Done, Failure<'m>> {
+    let mut buf = [0u8; MAX_FRAME_LEN];
+    match build(source, &mut buf, message)? {
+        Some(frame) => Ok(finish(&frame, active)?),
+        None => Ok(Done::Unconfined),
+    }
+}
+
+/// Installs `frame` and marks it, unless it is the filter in force already: a request
+/// repeated below a filter of ours (a script that sets SECLAUNCH_PROFILE again for its
+/// children) would stack a second copy of the same program.
+fn finish(frame: &Frame<'_>, active: Option<Marker>) -> Result<Done, Failure<'static>> {
     if active.is_some_and(|marker| marker.checksum == frame.checksum) {
         clear_request();
         return Ok(Done::AlreadyInForce);
     }
-    install(&frame)?;
+    install(frame)?;
     // Stacked on another filter, the query is safe only if both filters allow it.
     let query_allowed = frame.flags & handoff::HINT_QUERY_ALLOWED != 0
         && active.is_none_or(|marker| marker.query_allowed);
@@ -192,29 +206,35 @@ fn precompiled_applies() -> bool {
         && sys::kernel_release_is(handoff::kernel_allows_precompiled)
 }
 
-/// Reads and checks the frame `SECLAUNCH_HANDOFF` announces, then closes its fd.
-fn read_handoff<'b>(value: &[u8], buf: &'b mut [u8]) -> Result<Frame<'b>, Failure<'static>> {
-    const WHAT: &[u8] = b"reading the launcher's filter (SECLAUNCH_HANDOFF)";
-    let announce: Announce = match handoff::parse_announce(value) {
-        Ok(announce) => announce,
-        Err(e) => return fail(WHAT, Why::Text(e.as_str().as_bytes())),
-    };
-    let read = read_frame_fd(&announce, buf);
+const HANDOFF_WHAT: &[u8] = b"reading the launcher's filter (SECLAUNCH_HANDOFF)";
+
+/// Maps the file `SECLAUNCH_HANDOFF` announces, then closes its fd; the mapping is
+/// removed once the filter is installed, so the program sees neither.
+fn map_handoff(value: &[u8]) -> Result<sys::Mapping, Failure<'static>> {
+    let announce = announce_of(value)?;
+    let mapped = sys::file_size(announce.fd).and_then(|size| {
+        // A file of another length than announced fails the check in decode; the
+        // mapping never exceeds a frame plus the byte that shows it is too long.
+        let len = (size as usize).min(announce.len + 1).min(MAX_FRAME_LEN + 1);
+        if len == 0 {
+            return Err(libc::ENODATA);
+        }
+        sys::map_file(announce.fd, len)
+    });
     sys::close(announce.fd);
-    let len = match read {
-        Ok(len) => len,
-        Err(err) => return fail(WHAT, Why::Errno(err)),
-    };
-    handoff::decode(&buf[..len], Some(&announce))
-        .or_else(|e| fail(WHAT, Why::Text(e.as_str().as_bytes())))
+    mapped.or_else(|err| fail(HANDOFF_WHAT, Why::Errno(err)))
 }
 
-/// Reads the whole frame file; a file longer than announced is read one byte past the
-/// announced length so the check sees the mismatch.
-fn read_frame_fd(announce: &Announce, buf: &mut [u8]) -> Result<usize, i32> {
-    let size = sys::file_size(announce.fd)?;
-    let want = (size as usize).min(announce.len + 1).min(buf.len());
-    sys::pread_full(announce.fd, &mut buf[..want], 0)
+/// Checks the mapped frame against its announcement.
+fn decode_handoff<'b>(value: &[u8], bytes: &'b [u8]) -> Result<Frame<'b>, Failure<'static>> {
+    let announce = announce_of(value)?;
+    handoff::decode(bytes, Some(&announce))
+        .or_else(|e| fail(HANDOFF_WHAT, Why::Text(e.as_str().as_bytes())))
+}
+
+fn announce_of(value: &[u8]) -> Result<Announce, Failure<'static>> {
+    handoff::parse_announce(value)
+        .or_else(|e| fail(HANDOFF_WHAT, Why::Text(e.as_str().as_bytes())))
 }
 
 /// Compiles `source` with the engine library. `None` when the profile asks for no
