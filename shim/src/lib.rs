@@ -233,8 +233,7 @@ fn decode_handoff<'b>(value: &[u8], bytes: &'b [u8]) -> Result<Frame<'b>, Failur
 }
 
 fn announce_of(value: &[u8]) -> Result<Announce, Failure<'static>> {
-    handoff::parse_announce(value)
-        .or_else(|e| fail(HANDOFF_WHAT, Why::Text(e.as_str().as_bytes())))
+    handoff::parse_announce(value).or_else(|e| fail(HANDOFF_WHAT, Why::Text(e.as_str().as_bytes())))
 }
 
 /// Compiles `source` with the engine library. `None` when the profile asks for no

@@ -110,7 +110,11 @@ fn c_library(work: &Path, name: &str, source: &str) -> PathBuf {
 
 /// An empty shared library: the floor for any preload.
 fn empty_library(work: &Path) -> PathBuf {
-    c_library(work, "empty", "/* nothing: the cost of loading a library */\n")
+    c_library(
+        work,
+        "empty",
+        "/* nothing: the cost of loading a library */\n",
+    )
 }
 
 fn true_with(env: &[(&str, &std::ffi::OsStr)]) -> Command {
@@ -150,9 +154,15 @@ fn unfiltered_group(rounds: usize, work: &Path) {
             let empty = empty.clone();
             move || true_with(&[("LD_PRELOAD", empty.as_os_str())])
         }),
-        variant("C preload installing the same program (kernel floor)", move || {
-            true_with(&[("LD_PRELOAD", floor.as_os_str()), ("FLOOR_FILTER", ours.as_os_str())])
-        }),
+        variant(
+            "C preload installing the same program (kernel floor)",
+            move || {
+                true_with(&[
+                    ("LD_PRELOAD", floor.as_os_str()),
+                    ("FLOOR_FILTER", ours.as_os_str()),
+                ])
+            },
+        ),
         variant("shim, first install from the handoff", {
             let shim = shim.clone();
             move || {
