@@ -1,5 +1,7 @@
 //! Helpers shared by seclaunch's benchmarks and measuring programs.
 
+pub mod timing;
+
 use profiles::arch::Abi;
 use profiles::caps::CapSet;
 use profiles::model::KernelVersion;

@@ -15,28 +15,16 @@
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use profiles::bpf::{from_bytes, to_bytes};
 use profiles::install;
 use seclaunch_scripts::default_resolved;
+use seclaunch_scripts::timing::{measure, median, micros, ratio, table, variant};
 use seclaunch_tests::artifacts::{launcher, release_dir, shim};
 use seclaunch_tests::reference;
 use seclaunch_tests::run::{clean_command, handoff_for, Handoff};
-
-/// A variant: its name, and how to make its command afresh for each run.
-struct Variant {
-    name: String,
-    make: Box<dyn Fn() -> Command>,
-}
-
-fn variant(name: &str, make: impl Fn() -> Command + 'static) -> Variant {
-    Variant {
-        name: name.to_string(),
-        make: Box::new(make),
-    }
-}
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -377,61 +365,4 @@ fn attach_once(path: &Path) {
     install::install(&program, install::FLAG_SPEC_ALLOW).expect("installs");
     let took = start.elapsed();
     println!("{}", took.as_nanos());
-}
-
-/// Runs every variant once per round, rotating the order, and returns the medians.
-fn measure(variants: &[Variant], rounds: usize) -> Vec<Duration> {
-    let mut samples = vec![Vec::with_capacity(rounds); variants.len()];
-    for round in 0..rounds {
-        for k in 0..variants.len() {
-            let i = (round + k) % variants.len();
-            let mut command = (variants[i].make)();
-            command.stdout(Stdio::null()).stderr(Stdio::piped());
-            let start = Instant::now();
-            let out = command.output().expect("starts");
-            samples[i].push(start.elapsed());
-            assert!(
-                out.status.success(),
-                "{}: {}",
-                variants[i].name,
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-    }
-    samples.iter_mut().map(|s| median(s)).collect()
-}
-
-fn table(variants: &[Variant], medians: &[Duration], baselines: &[(usize, &str)]) {
-    let heads: Vec<String> = baselines
-        .iter()
-        .map(|(_, name)| format!("÷ {name}"))
-        .collect();
-    println!("| command | median µs | {} |", heads.join(" | "));
-    println!("|---|---:|{}", "---:|".repeat(baselines.len()));
-    for (variant, m) in variants.iter().zip(medians) {
-        let ratios: Vec<String> = baselines
-            .iter()
-            .map(|(i, _)| format!("{:.2}×", ratio(*m, medians[*i])))
-            .collect();
-        println!(
-            "| {} | {:.0} | {} |",
-            variant.name,
-            micros(*m),
-            ratios.join(" | ")
-        );
-    }
-    println!();
-}
-
-fn median(samples: &mut [Duration]) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
-}
-
-fn micros(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e6
-}
-
-fn ratio(a: Duration, b: Duration) -> f64 {
-    a.as_secs_f64() / b.as_secs_f64()
 }

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Measures seclaunch beside its peers on this machine and prints Markdown tables of
+# medians and of ratios to baselines measured in the same run:
+#   1. kernel cost per syscall under each filter (syscall-cost)
+#   2, 4. attaching the filter, and process start-up (startup)
+#   3. building the filter from JSON (build-time)
+#   5. fork/exec-heavy workloads (workload)
+#   6. filter shape: length, mean and worst executed instructions (filter-shape)
+# The peers are libseccomp (through the libseccomp crate, driven as runc drives it, at
+# -O1 and -O2) and Debian's bubblewrap. Every measurement interleaves its variants.
+#
+# Usage: scripts/bench.sh [--quick]   (--quick: a few rounds each, for CI; under 2 min)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+quick=()
+rounds=300
+if [ "${1:-}" = "--quick" ]; then
+    quick=(--quick)
+    rounds=30
+fi
+command -v bwrap >/dev/null || echo "note: bwrap is not installed (scripts/setup.sh installs it)" >&2
+cargo build --release --quiet -p seclaunch -p seclaunch-shim -p seclaunch-shim-engine \
+    -p seclaunch-scripts
+
+cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
+echo "# seclaunch benchmarks"
+echo
+echo "$(date -u +%F), Linux $(uname -r), $(nproc) cores ($cpu)${quick:+, quick run}."
+echo
+target/release/syscall-cost "${quick[@]}"
+target/release/startup --rounds "$rounds"
+target/release/build-time "${quick[@]}"
+target/release/workload "${quick[@]}"
+echo "### Filter shape of Docker's default (instructions, from the interpreter)"
+echo
+target/release/filter-shape
