@@ -23,6 +23,30 @@ fn shape(program: &[sock_filter], abi: Abi) -> (f64, usize) {
     (total as f64 / numbers.len() as f64, worst)
 }
 
+/// The calls `syscall-cost` times, with the arguments it passes.
+const CALLS: [(&str, &str, [u64; 6]); 4] = [
+    ("getpid", "getpid", [0; 6]),
+    ("personality", "personality", [0xffff_ffff, 0, 0, 0, 0, 0]),
+    ("clone", "clone", [0x800, 0, 0, 0, 0, 0]),
+    (
+        "kexec_file_load",
+        "kexec_file_load",
+        [u64::MAX, u64::MAX, 0, 0, 0, 0],
+    ),
+];
+
+/// Instructions executed for each of [`CALLS`] on x86_64.
+fn per_call(program: &[sock_filter]) -> Vec<usize> {
+    CALLS
+        .iter()
+        .map(|(_, name, args)| {
+            let nr = syscalls::number(Abi::X86_64, name).expect("an x86_64 syscall");
+            let data = SeccompData::new(Abi::X86_64, nr, *args);
+            interp::run(program, &data).expect("valid program").executed
+        })
+        .collect()
+}
+
 fn main() {
     let resolved = default_resolved();
     let ours = profiles::compile::compile(&resolved, false)
@@ -42,5 +66,13 @@ fn main() {
             "| {name} | {} | {m64:.1} | {w64} | {m32:.1} | {w32} |",
             program.len()
         );
+    }
+    let heads: Vec<&str> = CALLS.iter().map(|(label, _, _)| *label).collect();
+    println!("\nInstructions executed for the calls syscall-cost times (x86_64):\n");
+    println!("| filter | {} |", heads.join(" | "));
+    println!("|---|{}", "---:|".repeat(heads.len()));
+    for (name, program) in &rows {
+        let counts: Vec<String> = per_call(program).iter().map(usize::to_string).collect();
+        println!("| {name} | {} |", counts.join(" | "));
     }
 }
