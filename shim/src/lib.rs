@@ -13,9 +13,11 @@
 //!    that decides alike (Docker's capabilities, a kernel new enough for its
 //!    `minKernel`), else compiled by the engine.
 //!
-//! After installing it removes the request variables and sets `SECLAUNCH_ACTIVE` to the
-//! frame's checksum, so a child below skips step 4 and the kernel's limit on the total
-//! length of stacked filters is never approached by a deep exec chain.
+//! After installing it removes the request variables and itself from `LD_PRELOAD`, and
+//! sets `SECLAUNCH_ACTIVE` to the frame's checksum: children inherit the filter without
+//! loading the shim again, and one that loads it anyway skips step 4, so the kernel's
+//! limit on the total length of stacked filters is never approached by a deep exec
+//! chain.
 //!
 //! Any failure prints one line `secshim: <what failed>: <why>` and ends the process with
 //! status 125 before `main`. The shim links no standard library (loading one into every
@@ -34,6 +36,9 @@ use handoff::{
 /// The exit status of a process the shim refused to run, as `docker run` uses 125 for
 /// its own errors.
 const EXIT_FAILED: i32 = 125;
+/// The shim's own file name, as the launcher and `scripts/install.sh` install it.
+const SHIM_FILE: &[u8] = b"libsecshim.so";
+const PRELOAD_VAR: &CStr = c"LD_PRELOAD";
 /// The engine library, looked for beside the shim.
 const ENGINE_FILE: &[u8] = b"libsecshim_engine.so";
 const ENGINE_SYMBOL: &CStr = c"secshim_engine_frame";
@@ -325,6 +330,7 @@ fn install(frame: &Frame<'_>) -> Result<(), Failure<'static>> {
 /// Removes the request and leaves the marker for the process's children.
 fn mark_installed(marker: Marker) -> Result<(), Failure<'static>> {
     clear_request();
+    leave_preload();
     let mut text = [0u8; handoff::MARKER_LEN];
     let n = handoff::format_marker(&marker, &mut text);
     let mut value = [0u8; handoff::MARKER_LEN + 1];
@@ -332,6 +338,50 @@ fn mark_installed(marker: Marker) -> Result<(), Failure<'static>> {
     match marker {
         Some(marker) if sys::setenv(ACTIVE_VAR, marker) => Ok(()),
         _ => fail(b"setting SECLAUNCH_ACTIVE", Why::Errno(libc::ENOMEM)),
+    }
+}
+
+/// Takes the shim out of `LD_PRELOAD`, keeping the other libraries in their order.
+/// Children inherit the filter whether or not they load the shim, and loading it costs
+/// each of them as much as any preload does (about 7% of starting `/bin/true`); below
+/// the filter it would only find the filter in force. A list too long for the buffer
+/// is left as it is, which costs only that.
+fn leave_preload() {
+    let Some(list) = sys::getenv(PRELOAD_VAR) else {
+        return;
+    };
+    let own = sys::own_path().unwrap_or_default();
+    let mut kept = [0u8; 4096];
+    let mut at = 0;
+    let mut dropped = false;
+    for entry in list
+        .split(|b| *b == b' ' || *b == b':')
+        .filter(|e| !e.is_empty())
+    {
+        let name = entry.rsplit(|b| *b == b'/').next().unwrap_or(entry);
+        if entry == own || name == SHIM_FILE {
+            dropped = true;
+            continue;
+        }
+        let separator = usize::from(at > 0);
+        let Some(room) = kept.get_mut(at..at + separator + entry.len()) else {
+            return;
+        };
+        room[..separator].copy_from_slice(&b":"[..separator]);
+        room[separator..].copy_from_slice(entry);
+        at += separator + entry.len();
+    }
+    if !dropped {
+        return;
+    }
+    let mut value = [0u8; 4097];
+    match c_string(&mut value, &[&kept[..at]]) {
+        Some(_) if at == 0 => sys::unsetenv(PRELOAD_VAR),
+        Some(rest) => {
+            // Out of memory leaves the list as it was: a cost, not a hole.
+            let _ = sys::setenv(PRELOAD_VAR, rest);
+        }
+        None => {}
     }
 }
 

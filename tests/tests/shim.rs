@@ -123,8 +123,11 @@ fn a_forged_marker_in_an_unfiltered_process_does_not_skip_the_filter() {
 fn a_profile_asked_for_again_below_its_own_filter_is_not_stacked() {
     let dir = scratch("again");
     let profile = sentinel_profile(&dir);
+    // The shim leaves LD_PRELOAD once installed; the script puts it back with the
+    // request.
     let script = format!(
-        "SECLAUNCH_PROFILE={} exec {} status",
+        "LD_PRELOAD={} SECLAUNCH_PROFILE={} exec {} status",
+        shim().display(),
         profile.display(),
         probes().probe.display()
     );
@@ -138,7 +141,8 @@ fn another_profile_asked_for_below_a_filter_is_added_to_it() {
     let dir = scratch("another");
     let profile = sentinel_profile(&dir);
     let script = format!(
-        "SECLAUNCH_PROFILE=default exec {} status",
+        "LD_PRELOAD={} SECLAUNCH_PROFILE=default exec {} status",
+        shim().display(),
         probes().probe.display()
     );
     let mut command = under_profile(Path::new("/bin/sh"), &profile);
@@ -244,6 +248,8 @@ fn a_handoff_installs_and_leaves_no_fd_or_variable_behind() {
     let text = stdout(&out);
     assert!(!text.contains(&fd_line), "the handoff fd leaked: {text}");
     assert!(!text.contains("SECLAUNCH_HANDOFF"), "{text}");
+    // Children inherit the filter; they need not load the shim again.
+    assert!(!text.contains("env LD_PRELOAD="), "{text}");
     assert!(text.contains("env SECLAUNCH_ACTIVE="), "{text}");
     let status = status_of(command().arg("status"));
     assert_eq!(status, (2, 1, 1, SENTINEL));
