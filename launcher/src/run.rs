@@ -269,7 +269,8 @@ pub fn choose(
         Linkage::Unknown(why) => Err(format!("its linkage is unknown ({why})")),
         // `binary()` follows scripts to their interpreter, so this arm is not reached.
         Linkage::Script { .. } => Err("it is a script".to_string()),
-    };
+    }
+    .and_then(|()| loader_can_load_the_shim());
     let subject = match linkage {
         Linkage::Script { interpreter, .. } => {
             format!("{}'s interpreter {}", path.display(), interpreter.display())
@@ -288,6 +289,35 @@ pub fn choose(
             reason: format!("{why}, so no loader would install the filter; use --mode exec"),
         }),
     }
+}
+
+/// The fewest free file descriptors the dynamic loader is left to open the shim with.
+const LOADER_FDS: u64 = 8;
+
+/// Whether the dynamic loader is sure to be able to load the shim. It runs the program
+/// unfiltered when it cannot (it only prints a warning), so a limit under which its
+/// `open` or `mmap` might fail makes preloading unsafe: an address-space or data limit
+/// (`ulimit -v`, `ulimit -d`), or a descriptor table nearly full (`ulimit -n`).
+fn loader_can_load_the_shim() -> Result<(), String> {
+    use nix::sys::resource::{getrlimit, Resource, RLIM_INFINITY};
+    for (resource, name) in [
+        (Resource::RLIMIT_AS, "address space (ulimit -v)"),
+        (Resource::RLIMIT_DATA, "data size (ulimit -d)"),
+    ] {
+        if getrlimit(resource).is_ok_and(|(soft, _)| soft != RLIM_INFINITY) {
+            return Err(format!(
+                "its {name} is limited, which can make the loader fail"
+            ));
+        }
+    }
+    let (soft, _) = getrlimit(Resource::RLIMIT_NOFILE).map_err(|e| e.to_string())?;
+    // Every fd open here counts, close-on-exec or not: an overestimate, which is safe.
+    let open = std::fs::read_dir("/proc/self/fd").map_or(soft, |dir| dir.count() as u64);
+    // One more for the handoff's memfd.
+    if soft.saturating_sub(open + 1) < LOADER_FDS {
+        return Err("too few file descriptors are free for the loader (ulimit -n)".to_string());
+    }
+    Ok(())
 }
 
 /// The dry run's report, also printed by `--verbose`.

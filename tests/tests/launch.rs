@@ -4,6 +4,7 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::ExitStatusExt;
+use std::path::Path;
 use std::process::Command;
 
 use profiles::caps::{CapSet, ALL};
@@ -364,4 +365,31 @@ fn a_program_named_like_a_command_runs_after_a_double_dash() {
         "{}",
         stderr(&out)
     );
+}
+
+#[test]
+fn limits_that_could_make_the_loader_skip_the_shim_choose_exec_mode() {
+    // Under these limits the loader's open or mmap of the shim may fail, and the loader
+    // would then run the program unfiltered; auto mode installs before execve instead.
+    let probe = probes().probe.display().to_string();
+    let seclaunch = launcher().display().to_string();
+    for (limit, reason) in [
+        ("ulimit -v 8000000", "address space"),
+        ("ulimit -d 8000000", "data size"),
+        ("ulimit -n 12", "file descriptors"),
+    ] {
+        let dry = format!("{limit}; exec {seclaunch} --dry-run {probe}");
+        let out = output(clean_command(Path::new("/bin/sh")).args(["-c", &dry]));
+        let text = stdout(&out);
+        assert!(
+            text.contains("mode: exec (") && text.contains(reason),
+            "{limit}: {text}"
+        );
+        let run = format!("{limit}; exec {seclaunch} {probe} status");
+        let (mode, ..) = status_line(clean_command(Path::new("/bin/sh")).args(["-c", &run]));
+        assert_eq!(mode, 2, "{limit}");
+        let forced = format!("{limit}; exec {seclaunch} --mode preload {probe} status");
+        let out = output(clean_command(Path::new("/bin/sh")).args(["-c", &forced]));
+        assert_eq!(out.status.code(), Some(125), "{limit}: {}", stderr(&out));
+    }
 }
