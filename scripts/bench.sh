@@ -6,8 +6,10 @@
 #   3. building the filter from JSON (build-time)
 #   5. fork/exec-heavy workloads (workload)
 #   6. filter shape: length, mean and worst executed instructions (filter-shape)
-# The peers are libseccomp (through the libseccomp crate, driven as runc drives it, at
-# -O1 and -O2) and Debian's bubblewrap. Every measurement interleaves its variants.
+# The peers are libseccomp, driven as runc drives it at -O1 and -O2, through the
+# libseccomp crate and through scripts/c/libseccomp-build.c (compiled here against
+# libseccomp-dev; its export is checked to equal the crate's), and Debian's bubblewrap.
+# Every measurement interleaves its variants.
 #
 # Usage: scripts/bench.sh [--quick]   (--quick: a few rounds each, for CI; under 2 min)
 set -euo pipefail
