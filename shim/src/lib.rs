@@ -190,14 +190,17 @@ fn finish(frame: &Frame<'_>, active: Option<Marker>) -> Result<Done, Failure<'st
         clear_request();
         return Ok(Done::AlreadyInForce);
     }
-    install(frame)?;
     // Stacked on another filter, the query is safe only if both filters allow it.
     let query_allowed = frame.flags & handoff::HINT_QUERY_ALLOWED != 0
         && active.is_none_or(|marker| marker.query_allowed);
+    // The environment is edited before the filter goes in, since editing it may
+    // allocate, and the profile may deny the calls that takes; if installing fails
+    // the process ends, so the edits never show.
     mark_installed(Marker {
         checksum: frame.checksum,
         query_allowed,
     })?;
+    install(frame)?;
     Ok(Done::Installed)
 }
 

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -86,6 +87,83 @@ static int run_threads(int n)
     return 0;
 }
 
+/* The errno of a raw syscall, 0 if it succeeded. A clone that succeeds creates a child,
+ * which leaves at once. */
+static int raw_errno(long nr, long a, long b, long c, long d, long e)
+{
+    long rc;
+    errno = 0;
+    rc = syscall(nr, a, b, c, d, e);
+    if (rc == 0 && nr == SYS_clone)
+        _exit(0);
+    return rc < 0 ? errno : 0;
+}
+
+#ifdef __x86_64__
+/* A call through the i386 ABI (int $0x80), with at most three arguments: -errno. */
+static long int80(long nr, long a, long b, long c)
+{
+    long rc;
+    __asm__ volatile("int $0x80" : "=a"(rc) : "a"(nr), "b"(a), "c"(b), "d"(c) : "memory");
+    return rc;
+}
+#endif
+
+/* Every way out the adversarial tests try, each made so that an allowed call fails
+ * harmlessly in the kernel: "name=errno" for each, on one line. */
+static void print_escapes(void)
+{
+    static const struct {
+        const char *name;
+        long nr, a, b, c, d, e;
+    } calls[] = {
+        {"clone3", SYS_clone3, 0, 0, 0, 0, 0},
+        {"clone_newuser", SYS_clone, 0x10000000 | 17 /* CLONE_NEWUSER|SIGCHLD */, 0, 0, 0, 0},
+        {"unshare", SYS_unshare, 0x10000000, 0, 0, 0, 0},
+        {"setns", SYS_setns, -1, 0, 0, 0, 0},
+        {"mount", SYS_mount, 0, 0, 0, 0, 0},
+        {"bpf", SYS_bpf, -1, 0, 0, 0, 0},
+        {"io_uring_setup", SYS_io_uring_setup, 0, 0, 0, 0, 0},
+        {"userfaultfd", SYS_userfaultfd, -1, 0, 0, 0, 0},
+        {"personality_no_randomize", SYS_personality, 0x0040000, 0, 0, 0, 0},
+        {"keyctl", SYS_keyctl, -1, 0, 0, 0, 0},
+        {"init_module", SYS_init_module, 0, 0, 0, 0, 0},
+        {"x32_kexec_file_load", 0x40000000 | SYS_kexec_file_load, -1, -1, 0, 0, 0},
+        {"nr_minus_1", -1, 0, 0, 0, 0, 0},
+        {"nr_1000", 1000, 0, 0, 0, 0, 0},
+        {"nr_0x3fffffff", 0x3fffffff, 0, 0, 0, 0, 0},
+    };
+    for (unsigned i = 0; i < sizeof calls / sizeof calls[0]; i++)
+        printf("%s%s=%d", i ? " " : "", calls[i].name,
+               raw_errno(calls[i].nr, calls[i].a, calls[i].b, calls[i].c, calls[i].d,
+                         calls[i].e));
+#ifdef __x86_64__
+    /* i386: kexec_load (283) with bad arguments. */
+    printf(" i386_kexec_load=%ld", -int80(283, 0, 0, 0));
+#endif
+    printf("\n");
+}
+
+/* Tries to loosen the filter from inside: a new allow-all filter (seccomp(2) and
+ * prctl(2)), then the denied call again. */
+static int loosen(void)
+{
+    struct {
+        unsigned short code;
+        unsigned char jt, jf;
+        unsigned int k;
+    } allow = {0x06, 0, 0, 0x7fff0000};
+    struct {
+        unsigned short len;
+        void *filter;
+    } prog = {1, &allow};
+    long via_seccomp = syscall(SYS_seccomp, 1 /* SET_MODE_FILTER */, 0, &prog);
+    long via_prctl = prctl(22 /* PR_SET_SECCOMP */, 2 /* MODE_FILTER */, &prog, 0, 0);
+    printf("seccomp=%ld prctl=%ld ", via_seccomp, via_prctl);
+    print_status("/proc/self/status");
+    return 0;
+}
+
 /* Execs itself `n` more times, then prints the status. */
 static int chain(const char *self, int n)
 {
@@ -137,6 +215,12 @@ int main(int argc, char **argv)
         check();
         return 0;
     }
+    if (strcmp(argv[1], "escapes") == 0) {
+        print_escapes();
+        return 0;
+    }
+    if (strcmp(argv[1], "loosen") == 0)
+        return loosen();
     if (strcmp(argv[1], "ids") == 0) {
         printf("uid=%d euid=%d\n", (int)getuid(), (int)geteuid());
         return 0;
