@@ -13,7 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/user.h>
+#include <sys/wait.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -164,6 +168,63 @@ static int loosen(void)
     return 0;
 }
 
+#ifdef __x86_64__
+/* A tracer under the filter rewrites its traced child's getpid into kexec_file_load at
+ * syscall entry; the kernel runs the filter again on the rewritten call (since Linux
+ * 4.8). Prints "rewritten=<errno the child's call returned>". */
+static int ptrace_rewrite(void)
+{
+    int status;
+    struct user_regs_struct regs;
+    pid_t child = fork();
+    if (child == 0) {
+        ptrace(PTRACE_TRACEME, 0, 0, 0);
+        raise(SIGSTOP);
+        long rc = syscall(SYS_getpid);
+        _exit(rc < 0 ? errno : 0);
+    }
+    waitpid(child, &status, 0);
+    ptrace(PTRACE_SETOPTIONS, child, 0, PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL);
+    for (;;) {
+        if (ptrace(PTRACE_SYSCALL, child, 0, 0) || waitpid(child, &status, 0) < 0)
+            return 6;
+        if (WIFEXITED(status)) {
+            printf("rewritten=%d\n", WEXITSTATUS(status));
+            return 0;
+        }
+        if (!(WIFSTOPPED(status) && WSTOPSIG(status) == (SIGTRAP | 0x80)))
+            continue;
+        ptrace(PTRACE_GETREGS, child, 0, &regs);
+        if (regs.orig_rax == SYS_getpid) {
+            regs.orig_rax = SYS_kexec_file_load;
+            regs.rdi = (unsigned long)-1;
+            regs.rsi = (unsigned long)-1;
+            regs.rdx = 0;
+            ptrace(PTRACE_SETREGS, child, 0, &regs);
+        }
+    }
+}
+#endif
+
+/* Tries SECCOMP_MODE_STRICT and says how that went with write(2), which strict mode
+ * allows. Entered, the next call kills the process; refused (as below a filter), the
+ * status follows. */
+static int strict(void)
+{
+    long rc = syscall(SYS_seccomp, 0 /* SECCOMP_SET_MODE_STRICT */, 0, NULL);
+    char line[32];
+    int n = snprintf(line, sizeof line, "strict=%ld\n", rc < 0 ? -errno : rc);
+    if (write(1, line, (size_t)n) < 0)
+        return 7;
+    if (rc < 0) {
+        /* Refused: the filter in force stays what it was. */
+        print_status("/proc/self/status");
+        return 0;
+    }
+    syscall(SYS_getppid);
+    return 8;
+}
+
 /* Execs itself `n` more times, then prints the status. */
 static int chain(const char *self, int n)
 {
@@ -221,6 +282,12 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "loosen") == 0)
         return loosen();
+    if (strcmp(argv[1], "strict") == 0)
+        return strict();
+#ifdef __x86_64__
+    if (strcmp(argv[1], "ptrace-rewrite") == 0)
+        return ptrace_rewrite();
+#endif
     if (strcmp(argv[1], "ids") == 0) {
         printf("uid=%d euid=%d\n", (int)getuid(), (int)geteuid());
         return 0;

@@ -4,6 +4,7 @@
 
 pub mod artifacts;
 pub mod compare;
+pub mod fuzz_checks;
 pub mod reference;
 pub mod run;
 

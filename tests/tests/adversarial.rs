@@ -245,3 +245,140 @@ fn a_parallel_make_tree_carries_one_filter_per_process() {
     let lines: Vec<_> = stdout(&out).lines().map(parse_status).collect();
     assert_eq!(lines, vec![(2, 1, 1, SENTINEL); targets.len()]);
 }
+
+#[test]
+fn a_tracer_that_rewrites_a_call_into_a_denied_one_gets_the_denial() {
+    // Since Linux 4.8 the kernel runs the filter again after a tracer changes the call;
+    // Docker's default allows ptrace on such kernels for that reason.
+    let dir = scratch("ptrace");
+    for mode in ["preload", "exec"] {
+        let mut command = seclaunch(&["--mode", mode, "-p"]);
+        command
+            .arg(sentinel_profile(&dir))
+            .arg(&probes().probe)
+            .arg("ptrace-rewrite");
+        let out = output(&mut command);
+        assert_eq!(
+            stdout(&out),
+            format!("rewritten={SENTINEL}\n"),
+            "{}",
+            stderr(&out)
+        );
+    }
+}
+
+#[test]
+fn strict_mode_cannot_replace_the_filter() {
+    let dir = scratch("strict");
+    let mut command = seclaunch(&["-p"]);
+    command
+        .arg(sentinel_profile(&dir))
+        .arg(&probes().probe)
+        .arg("strict");
+    let out = output(&mut command);
+    let text = stdout(&out);
+    let (first, status) = text.split_once('\n').expect("two lines");
+    assert_eq!(first, format!("strict=-{}", libc::EINVAL));
+    assert_eq!(parse_status(status), (2, 1, 1, SENTINEL));
+}
+
+#[test]
+fn a_setuid_program_under_the_filter_gains_nothing_and_stays_filtered() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("skipping: needs root to make a setuid binary");
+        return;
+    }
+    let dir = scratch("setuid-filtered");
+    let copy = dir.join("probe-setuid");
+    std::fs::copy(&probes().probe, &copy).unwrap();
+    std::os::unix::fs::chown(&copy, Some(65534), Some(65534)).unwrap();
+    std::fs::set_permissions(&copy, std::os::unix::fs::PermissionsExt::from_mode(0o4755)).unwrap();
+    let profile = sentinel_profile(&dir);
+    let ids = stdout(&output(
+        seclaunch(&["-p"]).arg(&profile).arg(&copy).arg("ids"),
+    ));
+    assert_eq!(ids, "uid=0 euid=0\n");
+    let status = stdout(&output(
+        seclaunch(&["-p"]).arg(&profile).arg(&copy).arg("status"),
+    ));
+    assert_eq!(parse_status(&status), (2, 1, 1, SENTINEL));
+}
+
+#[test]
+fn a_shim_of_another_elf_class_is_refused_before_anything_runs() {
+    // The loader would skip a 32-bit library with a warning and run the program
+    // unfiltered; the launcher reads the header first.
+    let dir = scratch("elf32-shim");
+    let fake = dir.join("libsecshim.so");
+    let mut header = vec![0u8; 64];
+    header[..4].copy_from_slice(b"\x7fELF");
+    header[4] = 1; // ELFCLASS32
+    header[5] = 1; // little-endian
+    header[16] = 3; // ET_DYN
+    header[18] = 3; // EM_386
+    header.extend_from_slice(b"SECLHND1");
+    std::fs::write(&fake, header).unwrap();
+    let mut command = seclaunch(&["--mode", "preload"]);
+    let out = output(command.env("SECLAUNCH_SHIM", &fake).arg(&probes().probe));
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        stderr(&out).contains("built for another architecture"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_shim_the_user_cannot_read_is_refused() {
+    // Root reads any file, so the launch runs as nobody, with a shim only root may read.
+    if !nix::unistd::geteuid().is_root() || Command::new("setpriv").arg("--help").output().is_err()
+    {
+        eprintln!("skipping: needs root and setpriv");
+        return;
+    }
+    let dir = scratch("unreadable-shim");
+    std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let locked = dir.join("libsecshim.so");
+    std::fs::copy(shim(), &locked).unwrap();
+    std::fs::set_permissions(&locked, std::os::unix::fs::PermissionsExt::from_mode(0o000)).unwrap();
+    let mut command = clean_command(Path::new("setpriv"));
+    command
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(launcher())
+        .args(["--mode", "preload", "/bin/true"])
+        .env("SECLAUNCH_SHIM", &locked);
+    let out = output(&mut command);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(125), "{err}");
+    let expected = format!(
+        "seclaunch: {}: unusable shim: Permission denied (os error 13)\n",
+        locked.display()
+    );
+    assert_eq!(err, expected);
+}
+
+#[test]
+fn the_profile_is_read_once_so_replacing_it_during_the_launch_changes_nothing() {
+    // The profile is a FIFO: the launcher reads it to the end, then the test puts a
+    // permissive profile at the same path before the program looks at its filter.
+    let dir = scratch("replaced");
+    let fifo = dir.join("profile.json");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let child = seclaunch(&["-p"])
+        .arg(&fifo)
+        .arg(&probes().probe)
+        .arg("status")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::fs::write(&fifo, seclaunch_tests::run::sentinel_text()).unwrap();
+    let permissive = dir.join("permissive.json");
+    std::fs::write(&permissive, r#"{"defaultAction": "SCMP_ACT_ALLOW"}"#).unwrap();
+    std::fs::rename(&permissive, &fifo).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        parse_status(&String::from_utf8_lossy(&out.stdout)),
+        (2, 1, 1, SENTINEL)
+    );
+}
