@@ -42,6 +42,17 @@ pub fn precompiled_default() -> Option<&'static [u8]> {
     None
 }
 
+/// How many rules the embedded default resolved to for [`precompiled_default`], for
+/// reports.
+pub fn precompiled_default_rules() -> Option<usize> {
+    #[cfg(target_arch = "x86_64")]
+    return Some(precompiled::X86_64_RULES);
+    #[cfg(target_arch = "aarch64")]
+    return Some(precompiled::AARCH64_RULES);
+    #[allow(unreachable_code)]
+    None
+}
+
 /// Whether a kernel release string (`uname -r`, such as `6.8.0-31-generic`) is at least
 /// [`precompiled::MIN_KERNEL`]. A release that does not start with two numbers is not.
 pub fn kernel_allows_precompiled(release: &[u8]) -> bool {

@@ -8,3 +8,6 @@ pub const MIN_KERNEL: (u32, u32) = (4, 8);
 pub const X86_64: &[u8] = include_bytes!("../default/x86_64.frame");
 /// The frame for an aarch64 host (aarch64 and arm).
 pub const AARCH64: &[u8] = include_bytes!("../default/aarch64.frame");
+/// How many rules the default resolved to for each frame.
+pub const X86_64_RULES: usize = 377;
+pub const AARCH64_RULES: usize = 381;

@@ -203,9 +203,10 @@ fn filter(source: &ProfileSource, options: &Options) -> Result<Option<Filter>, E
         && options.resolve.caps == CapSet::docker_default()
         && (u32::from(kernel.kernel), u32::from(kernel.major)) >= min;
     if let (true, Some(frame)) = (precompiled, handoff::precompiled_default()) {
+        let rules = handoff::precompiled_default_rules().unwrap_or_default();
         return Ok(Some(Filter {
             frame: Cow::Borrowed(frame),
-            origin: "precompiled".to_string(),
+            origin: format!("{rules} rules, precompiled"),
         }));
     }
     let Some((resolved, compiled)) = source.build(options)?.filter else {

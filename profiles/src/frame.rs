@@ -52,8 +52,9 @@ pub fn default_min_kernel() -> KernelVersion {
 }
 
 /// The embedded default's frame for a `native` host under Docker's default capabilities
-/// and `kernel`: what `handoff::precompiled` holds, for [`default_min_kernel`].
-pub fn default_frame(native: Abi, kernel: KernelVersion) -> Vec<u8> {
+/// and `kernel`, and how many rules it resolved to: what `handoff::precompiled` holds,
+/// for [`default_min_kernel`]. Empty, with no rules, if the default failed to build.
+pub fn default_frame(native: Abi, kernel: KernelVersion) -> (Vec<u8>, usize) {
     let options = Options {
         resolve: ResolveOptions {
             caps: CapSet::docker_default(),
@@ -65,6 +66,9 @@ pub fn default_frame(native: Abi, kernel: KernelVersion) -> Vec<u8> {
     let built = build(DEFAULT_PROFILE.as_bytes(), "default", &options);
     let filter = built.ok().and_then(|built| built.filter);
     filter
-        .and_then(|(resolved, compiled)| of(&resolved, &compiled).ok())
+        .and_then(|(resolved, compiled)| {
+            let frame = of(&resolved, &compiled).ok()?;
+            Some((frame, resolved.rules.len()))
+        })
         .unwrap_or_default()
 }

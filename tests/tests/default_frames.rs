@@ -17,27 +17,27 @@ fn precompiled_frames_are_current_and_need_the_kernel_they_say() {
         (u32::from(min.kernel), u32::from(min.major)),
         (major, minor)
     );
-    for (abi, stored) in [
-        (Abi::X86_64, handoff::precompiled::X86_64),
-        (Abi::Aarch64, handoff::precompiled::AARCH64),
+    use handoff::precompiled::{AARCH64, AARCH64_RULES, X86_64, X86_64_RULES};
+    let regenerate = "run cargo run -p seclaunch-scripts --bin gen-default-frames";
+    for (abi, stored, rules) in [
+        (Abi::X86_64, X86_64, X86_64_RULES),
+        (Abi::Aarch64, AARCH64, AARCH64_RULES),
     ] {
-        let regenerate = "run cargo run -p seclaunch-scripts --bin gen-default-frames";
-        assert_eq!(
-            default_frame(abi, min),
-            stored,
-            "{abi}: stale, {regenerate}"
-        );
-        for newer in [
+        let (frame, count) = default_frame(abi, min);
+        assert_eq!(frame, stored, "{abi}: stale, {regenerate}");
+        assert_eq!(count, rules, "{abi}: stale, {regenerate}");
+        let newer = [
             kv(min.kernel, min.major.saturating_add(1)),
             kv(6, 18),
             kv(255, 255),
-        ] {
-            assert_eq!(default_frame(abi, newer), stored, "{abi} on {newer}");
+        ];
+        for kernel in newer {
+            assert_eq!(default_frame(abi, kernel).0, stored, "{abi} on {kernel}");
         }
         // The threshold is real: one minor version older resolves differently.
         if min.major > 0 {
             let older = kv(min.kernel, min.major - 1);
-            assert_ne!(default_frame(abi, older), stored, "{abi} on {older}");
+            assert_ne!(default_frame(abi, older).0, stored, "{abi} on {older}");
         }
     }
 }
