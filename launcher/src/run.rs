@@ -113,6 +113,8 @@ struct Plan {
     why: String,
     program: PathBuf,
     args: Vec<OsString>,
+    /// The capability set the profile was resolved against, and a root launch keeps.
+    caps: CapSet,
 }
 
 /// A compiled filter, as the handoff frame both installers take.
@@ -141,11 +143,7 @@ pub fn run(args: &RunArgs) -> Result<String, Error> {
             eprintln!("seclaunch: {line}");
         }
     }
-    Err(launch(plan, &caps(args)?))
-}
-
-fn caps(args: &RunArgs) -> Result<CapSet, Error> {
-    Ok(CapSet::docker_default().tweak(&args.cap_add, &args.cap_drop)?)
+    Err(launch(plan))
 }
 
 fn plan(args: &RunArgs) -> Result<Plan, Error> {
@@ -165,9 +163,10 @@ fn plan(args: &RunArgs) -> Result<Plan, Error> {
             name.to_string_lossy()
         )));
     }
+    let caps = CapSet::docker_default().tweak(&args.cap_add, &args.cap_drop)?;
     let options = Options {
         resolve: ResolveOptions {
-            caps: caps(args)?,
+            caps: caps.clone(),
             ..ResolveOptions::for_this_host()
         },
         strict: args.strict,
@@ -187,6 +186,7 @@ fn plan(args: &RunArgs) -> Result<Plan, Error> {
         why,
         program,
         args: argv,
+        caps,
     })
 }
 
@@ -342,7 +342,7 @@ fn describe(plan: &Plan) -> String {
 }
 
 /// Becomes the program. Returns only the error that stopped it.
-fn launch(plan: Plan, caps: &CapSet) -> Error {
+fn launch(plan: Plan) -> Error {
     let mut command = Command::new(&plan.program);
     command.arg0(&plan.args[0]).args(&plan.args[1..]);
     for var in CONSUMED_VARS {
@@ -358,7 +358,7 @@ fn launch(plan: Plan, caps: &CapSet) -> Error {
             _handoff_fd = Some(fd);
         }
         nix::sys::prctl::set_no_new_privs().map_err(|e| Error::NoNewPrivs(e.into()))?;
-        limit_capabilities(caps)?;
+        limit_capabilities(&plan.caps)?;
         if let (Install::Exec, Some(filter)) = (&plan.install, &plan.filter) {
             install_here(filter, &mut command)?;
         }

@@ -153,8 +153,10 @@ fn fulfil<'m>(
 ) -> Result<Done, Failure<'m>> {
     match request {
         Request::Handoff(value) => {
-            let mapping = map_handoff(value)?;
-            finish(&decode_handoff(value, mapping.bytes())?, active)
+            let announce = handoff::parse_announce(value).or_else(handoff_failure)?;
+            let mapping = map_handoff(&announce)?;
+            let frame = handoff::decode(mapping.bytes(), Some(&announce));
+            finish(&frame.or_else(handoff_failure)?, active)
         }
         Request::Default | Request::Profile(b"default") if precompiled_applies() => {
             match handoff::precompiled_default().map(|frame| handoff::decode(frame, None)) {
@@ -218,8 +220,7 @@ const HANDOFF_WHAT: &[u8] = b"reading the launcher's filter (SECLAUNCH_HANDOFF)"
 
 /// Maps the file `SECLAUNCH_HANDOFF` announces, then closes its fd; the mapping is
 /// removed once the filter is installed, so the program sees neither.
-fn map_handoff(value: &[u8]) -> Result<sys::Mapping, Failure<'static>> {
-    let announce = announce_of(value)?;
+fn map_handoff(announce: &Announce) -> Result<sys::Mapping, Failure<'static>> {
     let mapped = sys::file_size(announce.fd).and_then(|size| {
         // A file of another length than announced fails the check in decode; the
         // mapping never exceeds a frame plus the byte that shows it is too long.
@@ -233,15 +234,9 @@ fn map_handoff(value: &[u8]) -> Result<sys::Mapping, Failure<'static>> {
     mapped.or_else(|err| fail(HANDOFF_WHAT, Why::Errno(err)))
 }
 
-/// Checks the mapped frame against its announcement.
-fn decode_handoff<'b>(value: &[u8], bytes: &'b [u8]) -> Result<Frame<'b>, Failure<'static>> {
-    let announce = announce_of(value)?;
-    handoff::decode(bytes, Some(&announce))
-        .or_else(|e| fail(HANDOFF_WHAT, Why::Text(e.as_str().as_bytes())))
-}
-
-fn announce_of(value: &[u8]) -> Result<Announce, Failure<'static>> {
-    handoff::parse_announce(value).or_else(|e| fail(HANDOFF_WHAT, Why::Text(e.as_str().as_bytes())))
+/// A refused announcement or frame.
+fn handoff_failure<T>(e: handoff::Error) -> Result<T, Failure<'static>> {
+    fail(HANDOFF_WHAT, Why::Text(e.as_str().as_bytes()))
 }
 
 /// Compiles `source` with the engine library. `None` when the profile asks for no

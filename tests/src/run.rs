@@ -128,3 +128,19 @@ pub fn parse_status(line: &str) -> (i64, i64, i64, i32) {
     let denied = field("denied") as i32;
     (field("seccomp"), field("filters"), field("nnp"), denied)
 }
+
+/// A copy of `program` in `dir`, owned by nobody and setuid, or `None` (saying why) when
+/// this test does not run as root, which alone can give a file away.
+pub fn setuid_nobody_copy(dir: &Path, program: &Path) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("skipping: needs root to make a setuid binary");
+        return None;
+    }
+    let copy = dir.join("probe-setuid");
+    std::fs::copy(program, &copy).expect("copies the probe");
+    std::os::unix::fs::chown(&copy, Some(65534), Some(65534)).expect("gives it to nobody");
+    let mode = std::fs::Permissions::from_mode(0o4755);
+    std::fs::set_permissions(&copy, mode).expect("makes it setuid");
+    Some(copy)
+}

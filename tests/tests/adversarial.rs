@@ -9,7 +9,8 @@ use std::process::{Command, Stdio};
 
 use seclaunch_tests::artifacts::{launcher, probes, shim};
 use seclaunch_tests::run::{
-    clean_command, output, parse_status, scratch, sentinel_profile, stderr, stdout, SENTINEL,
+    clean_command, output, parse_status, scratch, sentinel_profile, setuid_nobody_copy, stderr,
+    stdout, SENTINEL,
 };
 
 const ENOSYS: i32 = libc::ENOSYS;
@@ -284,15 +285,10 @@ fn strict_mode_cannot_replace_the_filter() {
 
 #[test]
 fn a_setuid_program_under_the_filter_gains_nothing_and_stays_filtered() {
-    if !nix::unistd::geteuid().is_root() {
-        eprintln!("skipping: needs root to make a setuid binary");
-        return;
-    }
     let dir = scratch("setuid-filtered");
-    let copy = dir.join("probe-setuid");
-    std::fs::copy(&probes().probe, &copy).unwrap();
-    std::os::unix::fs::chown(&copy, Some(65534), Some(65534)).unwrap();
-    std::fs::set_permissions(&copy, std::os::unix::fs::PermissionsExt::from_mode(0o4755)).unwrap();
+    let Some(copy) = setuid_nobody_copy(&dir, &probes().probe) else {
+        return;
+    };
     let profile = sentinel_profile(&dir);
     let ids = stdout(&output(
         seclaunch(&["-p"]).arg(&profile).arg(&copy).arg("ids"),

@@ -10,7 +10,8 @@ use std::process::Command;
 use profiles::caps::{CapSet, ALL};
 use seclaunch_tests::artifacts::{launcher, probes};
 use seclaunch_tests::run::{
-    clean_command, output, parse_status, scratch, sentinel_profile, stderr, stdout, SENTINEL,
+    clean_command, output, parse_status, scratch, sentinel_profile, setuid_nobody_copy, stderr,
+    stdout, SENTINEL,
 };
 
 /// `seclaunch ARGS...` with a clean environment.
@@ -287,16 +288,10 @@ fn security_opt_is_the_docker_spelling_of_profile() {
 
 #[test]
 fn a_setuid_program_gains_no_privileges() {
-    // Only root can hand a file to another owner; the probe then runs setuid nobody.
-    if !nix::unistd::geteuid().is_root() {
-        eprintln!("skipping: needs root to make a setuid binary");
-        return;
-    }
     let dir = scratch("setuid");
-    let copy = dir.join("probe-setuid");
-    std::fs::copy(&probes().probe, &copy).unwrap();
-    std::os::unix::fs::chown(&copy, Some(65534), Some(65534)).unwrap();
-    std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o4755)).unwrap();
+    let Some(copy) = setuid_nobody_copy(&dir, &probes().probe) else {
+        return;
+    };
     let plain = stdout(&output(clean_command(&copy).arg("ids")));
     if plain != "uid=0 euid=65534\n" {
         eprintln!("skipping: setuid has no effect here ({plain:?}; nosuid mount?)");
