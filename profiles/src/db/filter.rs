@@ -234,6 +234,18 @@ impl Filter {
         }
     }
 
+    /// The same ABI with only the real syscalls that have argument trees.
+    pub(super) fn argued_only(&self) -> Filter {
+        let entries = self
+            .entries
+            .iter()
+            .filter(|(key, entry)| matches!(key, SysKey::Nr(_)) && entry.tree.root.is_some());
+        Filter {
+            abi: self.abi,
+            entries: entries.map(|(k, e)| (k.clone(), e.clone())).collect(),
+        }
+    }
+
     /// Adds a rule for `name` (`arch_filter_rule_add`): the name is translated to this
     /// ABI, and on i386 the socket and IPC calls go to their multiplexer too, the
     /// multiplexer first (`abi_rule_add`).

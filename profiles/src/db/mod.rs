@@ -374,6 +374,46 @@ impl Database {
     }
 
     fn read_program(&self) -> Result<Trees, DbError> {
+        if self.abis().any(|abi| self.loses_syscall_number(abi)) {
+            return self.emulate(&self.filters);
+        }
+        // Only the syscalls with argument trees are emulated: the program is emulated for
+        // the accumulator states its argument code runs on, and the others change none.
+        // Their blocks compare the syscall number, which no argument code reads, and jump
+        // to returns or to other blocks of the dispatch, which are in the program from
+        // the start: the blocks the layout pulls in, the reloads it adds, and the order
+        // of both are the same without them. A return's place changes no decision.
+        let argued: Vec<Filter> = self.filters.iter().map(Filter::argued_only).collect();
+        let mut trees = self.emulate(&argued)?;
+        for (filter, trees) in self.filters.iter().zip(&mut trees) {
+            for (key, entry) in &filter.entries {
+                if let (SysKey::Nr(nr), None) = (key, entry.tree.root) {
+                    trees.insert(*nr, Arc::new(Node::Leaf(self.decision(entry.action))));
+                }
+            }
+        }
+        Ok(trees)
+    }
+
+    /// What the program's `ret` of `action` reads back as.
+    fn decision(&self, action: Action) -> Decision {
+        if action.ret() == self.default.ret() {
+            Decision::Default
+        } else {
+            Decision::Act(Action::from_ret(action.ret()))
+        }
+    }
+
+    /// Whether emulating only the syscalls with argument trees gives the decision trees
+    /// the whole program has. For tests and fuzzing.
+    #[doc(hidden)]
+    pub fn partial_emulation_agrees(&self) -> bool {
+        self.read_program() == self.emulate(&self.filters)
+    }
+
+    /// The decision trees of the program libseccomp generates for `filters`, emulated
+    /// block by block.
+    fn emulate(&self, filters: &[Filter]) -> Result<Trees, DbError> {
         let failed = |failure| DbError::Program {
             reason: match failure {
                 program::Failure::Corrupt => "a rule tree is malformed",
@@ -381,10 +421,9 @@ impl Database {
                 program::Failure::Malformed => "a path leaves the program",
             },
         };
-        let program =
-            program::generate(&self.filters, self.default, self.binary_tree).map_err(failed)?;
-        let mut out = Vec::with_capacity(self.filters.len());
-        for filter in &self.filters {
+        let program = program::generate(filters, self.default, self.binary_tree).map_err(failed)?;
+        let mut out = Vec::with_capacity(filters.len());
+        for filter in filters {
             let mut trees = BTreeMap::new();
             for key in filter.entries.keys() {
                 if let SysKey::Nr(nr) = key {
