@@ -113,10 +113,10 @@ fn layouts<'a>(db: &'a Database, plan: &Plan) -> Vec<Layout<'a>> {
 
 /// The decision on every syscall number of one audit arch, as merged intervals.
 fn intervals<'a>(db: &'a Database, plan: &Plan, group: &[Abi]) -> Vec<(u32, Target<'a>)> {
-    let trees: BTreeMap<u32, &Node> = group.iter().flat_map(|abi| db.syscalls(*abi)).collect();
+    let trees = group_trees(db, group);
     // The decision is constant between consecutive points of this set.
     let mut points = vec![0, X32_SYSCALL_BIT, 0x8000_0000, 0xc000_0000, u32::MAX];
-    for nr in trees.keys() {
+    for (nr, _) in &trees {
         points.extend([*nr, nr.saturating_add(1)]);
     }
     for abi in group {
@@ -140,14 +140,17 @@ fn intervals<'a>(db: &'a Database, plan: &Plan, group: &[Abi]) -> Vec<(u32, Targ
     out
 }
 
+/// The syscalls with rules of the ABIs of one audit arch, in number order (x32's numbers
+/// carry bit 30, so no two ABIs share one).
+fn group_trees<'a>(db: &'a Database, group: &[Abi]) -> Vec<(u32, &'a Node)> {
+    let mut trees: Vec<(u32, &Node)> = group.iter().flat_map(|abi| db.syscalls(*abi)).collect();
+    trees.sort_unstable_by_key(|(nr, _)| *nr);
+    trees
+}
+
 /// The decision for syscall `nr` of an audit arch whose ABIs in the filter are `group`:
 /// runc's stub first, then libseccomp's filter.
-fn decision<'a>(
-    plan: &Plan,
-    group: &[Abi],
-    trees: &BTreeMap<u32, &'a Node>,
-    nr: u32,
-) -> Target<'a> {
+fn decision<'a>(plan: &Plan, group: &[Abi], trees: &[(u32, &'a Node)], nr: u32) -> Target<'a> {
     let enosys = Target::Ret(Action::Errno(libc::ENOSYS as u16).ret());
     if stub_rejects(plan, group, nr) {
         return enosys;
@@ -161,7 +164,11 @@ fn decision<'a>(
     if bad_arch {
         return Target::Ret(BAD_ARCH.ret());
     }
-    match trees.get(&nr) {
+    let tree = trees
+        .binary_search_by_key(&nr, |(n, _)| *n)
+        .ok()
+        .map(|at| trees[at].1);
+    match tree {
         // A tree that is only a return is that return, so that runs of syscalls with
         // the same unconditional decision merge into one interval.
         Some(Node::Leaf(Decision::Act(action))) => Target::Ret(action.ret()),
@@ -378,7 +385,7 @@ pub fn origin(db: &Database, plan: &Plan, abi: Abi, nr: u32) -> Origin {
         let max = plan.stub_max.get(&mode).copied().unwrap_or_default();
         return Origin::Stub { max };
     }
-    let trees: BTreeMap<u32, &Node> = group.iter().flat_map(|a| db.syscalls(*a)).collect();
+    let trees = group_trees(db, &group);
     match decision(plan, &group, &trees, nr) {
         Target::Tree(_) => Origin::Rules,
         Target::Ret(r) if r == BAD_ARCH.ret() && r != plan.default_action.ret() => Origin::BadArch,

@@ -2,7 +2,7 @@
 //! them (`src/db.c db_rule_add`, `src/arch.c arch_filter_rule_add`, `src/syscalls.c
 //! abi_rule_add`).
 
-use std::collections::BTreeMap;
+use std::collections::{btree_map, BTreeMap};
 
 use crate::action::Action;
 use crate::arch::Abi;
@@ -293,11 +293,17 @@ impl Filter {
         journal: &mut Journal,
     ) -> Result<(), AddFailure> {
         let wide = self.abi.is_64bit();
-        journal.save(index, &key, self.entries.get(&key));
-        let Some(entry) = self.entries.get_mut(&key) else {
-            self.entries.insert(key, Entry::first(wide, action, args));
-            return Ok(());
+        let occupied = match self.entries.entry(key) {
+            btree_map::Entry::Vacant(vacant) => {
+                journal.save(index, vacant.key(), None);
+                vacant.insert(Entry::first(wide, action, args));
+                return Ok(());
+            }
+            btree_map::Entry::Occupied(occupied) => occupied,
         };
+        journal.save(index, occupied.key(), Some(occupied.get()));
+        let key = occupied.key().clone();
+        let entry = occupied.into_mut();
         let merged = entry.merge(wide, action, args);
         if entry.tree.corrupt {
             return Err(AddFailure::Loops(key));

@@ -53,8 +53,9 @@ mod tree;
 #[cfg(test)]
 mod tests;
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
+
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::action::Action;
 use crate::arch::{Abi, X32_SYSCALL_BIT};
@@ -180,8 +181,9 @@ pub fn action_is_valid(action: Action) -> bool {
     }
 }
 
-/// Per filter, the decision tree of each real syscall number with rules.
-type Trees = Vec<BTreeMap<u32, Arc<Node>>>;
+/// Per filter, the decision tree of each real syscall number with rules, in number
+/// order.
+type Trees = Vec<Vec<(u32, Arc<Node>)>>;
 
 /// The rules of a filter, merged per ABI and syscall as libseccomp merges them.
 #[derive(Clone, Debug)]
@@ -384,15 +386,34 @@ impl Database {
         // the start: the blocks the layout pulls in, the reloads it adds, and the order
         // of both are the same without them. A return's place changes no decision.
         let argued: Vec<Filter> = self.filters.iter().map(Filter::argued_only).collect();
-        let mut trees = self.emulate(&argued)?;
-        for (filter, trees) in self.filters.iter().zip(&mut trees) {
+        let emulated = self.emulate(&argued)?;
+        let mut leaves: HashMap<u32, Arc<Node>> = HashMap::default();
+        let mut out = Vec::with_capacity(self.filters.len());
+        for (filter, emulated) in self.filters.iter().zip(&emulated) {
+            let mut emulated = emulated.iter();
+            let mut trees = Vec::with_capacity(filter.entries.len());
+            // Entries come in number order, as the emulated trees do.
             for (key, entry) in &filter.entries {
-                if let (SysKey::Nr(nr), None) = (key, entry.tree.root) {
-                    trees.insert(*nr, Arc::new(Node::Leaf(self.decision(entry.action))));
-                }
+                let SysKey::Nr(nr) = key else { continue };
+                let tree = match entry.tree.root {
+                    Some(_) => emulated.next().map(|(_, tree)| tree.clone()),
+                    None => Some(
+                        leaves
+                            .entry(entry.action.ret())
+                            .or_insert_with(|| Arc::new(Node::Leaf(self.decision(entry.action))))
+                            .clone(),
+                    ),
+                };
+                trees.push((
+                    *nr,
+                    tree.ok_or(DbError::Program {
+                        reason: "a syscall has no code",
+                    })?,
+                ));
             }
+            out.push(trees);
         }
-        Ok(trees)
+        Ok(out)
     }
 
     /// What the program's `ret` of `action` reads back as.
@@ -424,11 +445,11 @@ impl Database {
         let program = program::generate(filters, self.default, self.binary_tree).map_err(failed)?;
         let mut out = Vec::with_capacity(filters.len());
         for filter in filters {
-            let mut trees = BTreeMap::new();
+            let mut trees = Vec::with_capacity(filter.entries.len());
             for key in filter.entries.keys() {
                 if let SysKey::Nr(nr) = key {
                     let tree = program.tree(filter.abi.audit_arch(), *nr).map_err(failed)?;
-                    trees.insert(*nr, tree);
+                    trees.push((*nr, tree));
                 }
             }
             out.push(trees);
@@ -464,12 +485,9 @@ impl Database {
             nr
         };
         let index = self.filter_index(abi)?;
-        self.trees()
-            .as_ref()
-            .ok()?
-            .get(index)?
-            .get(&nr)
-            .map(|node| node.as_ref())
+        let trees = self.trees().as_ref().ok()?.get(index)?;
+        let at = trees.binary_search_by_key(&nr, |(n, _)| *n).ok()?;
+        trees.get(at).map(|(_, node)| node.as_ref())
     }
 
     /// The decision libseccomp's filter makes for syscall `nr` of `abi` with these
