@@ -74,11 +74,11 @@ pub fn compile(resolved: &Resolved, strict: bool) -> Result<Compiled, CompileErr
             if strict {
                 let kind = CompileErrorKind::UnknownSyscall(rule.name.clone());
                 return Err(CompileError {
-                    location: rule.location.clone(),
+                    location: rule.location.to_string(),
                     kind,
                 });
             }
-            unknown_names.push((rule.name.clone(), rule.location.clone()));
+            unknown_names.push((rule.name.clone(), rule.location.to_string()));
             continue;
         }
         add_rule(&mut db, rule)?;
@@ -106,15 +106,14 @@ pub fn compile(resolved: &Resolved, strict: bool) -> Result<Compiled, CompileErr
 /// same argument twice in one rule.
 fn add_rule(db: &mut Database, rule: &Rule) -> Result<(), CompileError> {
     if let Some((k, index)) = rule.bad_index {
-        let entry = rule.location.split('.').next().unwrap_or("syscalls");
-        let location = format!("{entry}.args[{k}].index");
+        let location = format!("{}.args[{k}].index", rule.location.entry_path());
         return Err(CompileError {
             location,
             kind: CompileErrorKind::IndexOutOfRange(index),
         });
     }
     let fail = |source| CompileError {
-        location: rule.location.clone(),
+        location: rule.location.to_string(),
         kind: CompileErrorKind::Rule {
             name: rule.name.clone(),
             source,

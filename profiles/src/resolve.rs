@@ -70,11 +70,37 @@ pub struct Rule {
     /// The argument comparisons, in the order written.
     pub conds: Vec<Cond>,
     /// Where the rule comes from: `syscalls[3].names[1]`.
-    pub location: String,
+    pub location: RuleLocation,
     /// The first argument whose index is above 5, as (position in `args`, index). runc
     /// rejects it only when the rule reaches libseccomp, after skipping rules whose
     /// action equals the default, so the check waits until then.
     pub bad_index: Option<(usize, u64)>,
+}
+
+/// Where a rule comes from: one name of a `syscalls` entry. Kept as indices and
+/// written out only when shown, since every profile has hundreds of rules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RuleLocation {
+    /// The entry's index in `syscalls`.
+    pub entry: usize,
+    /// The name's index in `names`, or `None` for the legacy `name`.
+    pub name: Option<usize>,
+}
+
+impl RuleLocation {
+    /// The entry's own location: `syscalls[3]`.
+    pub fn entry_path(&self) -> String {
+        format!("syscalls[{}]", self.entry)
+    }
+}
+
+impl std::fmt::Display for RuleLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.name {
+            Some(j) => write!(f, "syscalls[{}].names[{j}]", self.entry),
+            None => write!(f, "syscalls[{}].name", self.entry),
+        }
+    }
 }
 
 /// What happened to one `syscalls` entry, for `check`.
@@ -373,10 +399,9 @@ fn entry_rules(entry: &SyscallEntry, i: usize) -> Result<Vec<Rule>, ResolveError
         name: name.clone(),
         action,
         conds: conds.clone(),
-        location: if key == "name" {
-            format!("syscalls[{i}].name")
-        } else {
-            format!("syscalls[{i}].names[{j}]")
+        location: RuleLocation {
+            entry: i,
+            name: (key == "names").then_some(j),
         },
         bad_index,
     });
@@ -428,7 +453,10 @@ fn check_notify(rules: &[Rule], profile: &Profile) -> Result<(), ResolveError> {
         .iter()
         .find(|r| r.action == Action::Notify && r.name == "write")
     {
-        return Err(err(write.location.clone(), ResolveErrorKind::NotifyOnWrite));
+        return Err(err(
+            write.location.to_string(),
+            ResolveErrorKind::NotifyOnWrite,
+        ));
     }
     if notify.peek().is_some() && profile.listener_path.is_empty() {
         return Err(err("listenerPath", ResolveErrorKind::NotifyWithoutListener));

@@ -2,7 +2,9 @@
 //! them (`src/db.c db_rule_add`, `src/arch.c arch_filter_rule_add`, `src/syscalls.c
 //! abi_rule_add`).
 
-use std::collections::{btree_map, BTreeMap};
+use std::collections::hash_map;
+
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::action::Action;
 use crate::arch::Abi;
@@ -223,15 +225,24 @@ impl Journal {
 #[derive(Clone, Debug)]
 pub(super) struct Filter {
     pub abi: Abi,
-    pub entries: BTreeMap<SysKey, Entry>,
+    /// Unordered: see [`Filter::sorted`] for libseccomp's list order.
+    pub entries: HashMap<SysKey, Entry>,
 }
 
 impl Filter {
     pub(super) fn new(abi: Abi) -> Filter {
         Filter {
             abi,
-            entries: BTreeMap::new(),
+            entries: HashMap::default(),
         }
+    }
+
+    /// The entries in libseccomp's list order: real numbers ascending, then the pseudo
+    /// numbers.
+    pub(super) fn sorted(&self) -> Vec<(&SysKey, &Entry)> {
+        let mut entries: Vec<_> = self.entries.iter().collect();
+        entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        entries
     }
 
     /// The same ABI with only the real syscalls that have argument trees.
@@ -294,12 +305,12 @@ impl Filter {
     ) -> Result<(), AddFailure> {
         let wide = self.abi.is_64bit();
         let occupied = match self.entries.entry(key) {
-            btree_map::Entry::Vacant(vacant) => {
+            hash_map::Entry::Vacant(vacant) => {
                 journal.save(index, vacant.key(), None);
                 vacant.insert(Entry::first(wide, action, args));
                 return Ok(());
             }
-            btree_map::Entry::Occupied(occupied) => occupied,
+            hash_map::Entry::Occupied(occupied) => occupied,
         };
         journal.save(index, occupied.key(), Some(occupied.get()));
         let key = occupied.key().clone();

@@ -279,12 +279,14 @@ impl Database {
         let Some(top) = entries().map(|(_, e)| e.priority).max() else {
             return false;
         };
-        // Entries are kept in libseccomp's list order: real numbers ascending, then the
-        // pseudo numbers, which are negative and compare as huge unsigned values.
-        matches!(
-            entries().find(|(_, e)| e.priority == top),
-            Some((SysKey::Pseudo(_), _))
-        )
+        // The first in libseccomp's list order: the primary filter's first, and in a
+        // filter real numbers ascending, then the pseudo numbers, which are negative and
+        // compare as huge unsigned values (as [`SysKey`] orders them).
+        let first = section.iter().find_map(|f| {
+            let keys = f.entries.iter().filter(|(_, e)| e.priority == top);
+            keys.map(|(key, _)| key).min()
+        });
+        matches!(first, Some(SysKey::Pseudo(_)))
     }
 
     fn filter_index(&self, abi: Abi) -> Option<usize> {
@@ -392,8 +394,8 @@ impl Database {
         for (filter, emulated) in self.filters.iter().zip(&emulated) {
             let mut emulated = emulated.iter();
             let mut trees = Vec::with_capacity(filter.entries.len());
-            // Entries come in number order, as the emulated trees do.
-            for (key, entry) in &filter.entries {
+            // In number order, as the emulated trees are.
+            for (key, entry) in filter.sorted() {
                 let SysKey::Nr(nr) = key else { continue };
                 let tree = match entry.tree.root {
                     Some(_) => emulated.next().map(|(_, tree)| tree.clone()),
@@ -446,7 +448,7 @@ impl Database {
         let mut out = Vec::with_capacity(filters.len());
         for filter in filters {
             let mut trees = Vec::with_capacity(filter.entries.len());
-            for key in filter.entries.keys() {
+            for (key, _) in filter.sorted() {
                 if let SysKey::Nr(nr) = key {
                     let tree = program.tree(filter.abi.audit_arch(), *nr).map_err(failed)?;
                     trees.push((*nr, tree));

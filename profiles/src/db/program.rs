@@ -409,11 +409,8 @@ fn ordered<'a>(
     secondary: Option<&'a Filter>,
     binary_tree: bool,
 ) -> Vec<(&'a SysKey, &'a Entry)> {
-    let mut order: Vec<(&SysKey, &Entry)> = primary
-        .entries
-        .iter()
-        .chain(secondary.into_iter().flat_map(|f| f.entries.iter()))
-        .collect();
+    let mut order = primary.sorted();
+    order.extend(secondary.into_iter().flat_map(Filter::sorted));
     if binary_tree {
         // Pseudo numbers are negative: as unsigned numbers they sort above every real one.
         order.sort_by_key(|(key, _)| {
