@@ -26,19 +26,19 @@ pub const MAX_DEPTH: usize = 100;
 
 /// A JSON value with its object members in document order.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Value {
+pub enum Value<'a> {
     /// `null`.
     Null,
     /// `true` or `false`.
     Bool(bool),
     /// A number, as far as serde_json tells them apart.
     Number(Number),
-    /// A string, escapes decoded.
-    String(String),
+    /// A string, escapes decoded; borrowed from the input where it has no escapes.
+    String(Cow<'a, str>),
     /// An array.
-    Array(Vec<Value>),
+    Array(Vec<Value<'a>>),
     /// Members as written: in order, with repeated keys kept.
-    Object(Vec<(String, Value)>),
+    Object(Vec<(Cow<'a, str>, Value<'a>)>),
 }
 
 /// A JSON number as serde_json reports it without `arbitrary_precision`.
@@ -64,7 +64,25 @@ impl fmt::Display for Number {
     }
 }
 
-impl Value {
+impl Value<'_> {
+    /// The value with nothing borrowed.
+    pub fn into_owned(self) -> Value<'static> {
+        let owned = |s: Cow<'_, str>| Cow::Owned(s.into_owned());
+        match self {
+            Value::Null => Value::Null,
+            Value::Bool(b) => Value::Bool(b),
+            Value::Number(n) => Value::Number(n),
+            Value::String(s) => Value::String(owned(s)),
+            Value::Array(items) => Value::Array(items.into_iter().map(Value::into_owned).collect()),
+            Value::Object(members) => Value::Object(
+                members
+                    .into_iter()
+                    .map(|(k, v)| (owned(k), v.into_owned()))
+                    .collect(),
+            ),
+        }
+    }
+
     /// What the value is, for "expected ..., found ..." messages: the literal for null,
     /// booleans and numbers, the kind for the rest.
     pub fn describe(&self) -> String {
@@ -102,9 +120,9 @@ pub enum InvalidUtf8 {
 
 /// A parsed document.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Document {
+pub struct Document<'a> {
     /// The top-level value.
-    pub value: Value,
+    pub value: Value<'a>,
     /// Where the first bytes that are not UTF-8 were, when they were replaced.
     pub replaced_utf8: Option<Position>,
 }
@@ -129,34 +147,38 @@ pub enum JsonError {
 
 /// Parses a whole document; anything but whitespace after the value is an error, as it
 /// is for Go's `json.Unmarshal`.
-pub fn read(bytes: &[u8], invalid_utf8: InvalidUtf8) -> Result<Document, JsonError> {
-    let (text, replaced_utf8) = match std::str::from_utf8(bytes) {
-        Ok(text) => (Cow::Borrowed(text), None),
+pub fn read(bytes: &[u8], invalid_utf8: InvalidUtf8) -> Result<Document<'_>, JsonError> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Ok(Document {
+            value: read_str(text)?,
+            replaced_utf8: None,
+        }),
         Err(e) => {
             let at = position_of(bytes, e.valid_up_to());
             match invalid_utf8 {
                 InvalidUtf8::Reject => {
                     let Position { line, column } = at;
-                    return Err(JsonError::InvalidUtf8 { line, column });
+                    Err(JsonError::InvalidUtf8 { line, column })
                 }
-                InvalidUtf8::Replace => (String::from_utf8_lossy(bytes), Some(at)),
+                InvalidUtf8::Replace => Ok(Document {
+                    value: read_str(&String::from_utf8_lossy(bytes))?.into_owned(),
+                    replaced_utf8: Some(at),
+                }),
             }
         }
-    };
+    }
+}
+
+fn read_str(text: &str) -> Result<Value<'_>, JsonError> {
     let too_deep = Cell::new(false);
-    let mut deserializer = serde_json::Deserializer::from_str(&text);
+    let mut deserializer = serde_json::Deserializer::from_str(text);
     let seed = ValueSeed {
         depth: 0,
         too_deep: &too_deep,
     };
-    let value = seed
-        .deserialize(&mut deserializer)
+    seed.deserialize(&mut deserializer)
         .and_then(|value| deserializer.end().map(|()| value))
-        .map_err(|e| json_error(&e, too_deep.get()))?;
-    Ok(Document {
-        value,
-        replaced_utf8,
-    })
+        .map_err(|e| json_error(&e, too_deep.get()))
 }
 
 /// The line and column of byte `offset`.
@@ -217,37 +239,37 @@ impl ValueSeed<'_> {
 }
 
 impl<'de> DeserializeSeed<'de> for ValueSeed<'_> {
-    type Value = Value;
+    type Value = Value<'de>;
 
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value<'de>, D::Error> {
         deserializer.deserialize_any(self)
     }
 }
 
 impl<'de> Visitor<'de> for ValueSeed<'_> {
-    type Value = Value;
+    type Value = Value<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON value")
     }
 
-    fn visit_unit<E>(self) -> Result<Value, E> {
+    fn visit_unit<E>(self) -> Result<Value<'de>, E> {
         Ok(Value::Null)
     }
 
-    fn visit_none<E>(self) -> Result<Value, E> {
+    fn visit_none<E>(self) -> Result<Value<'de>, E> {
         Ok(Value::Null)
     }
 
-    fn visit_bool<E>(self, b: bool) -> Result<Value, E> {
+    fn visit_bool<E>(self, b: bool) -> Result<Value<'de>, E> {
         Ok(Value::Bool(b))
     }
 
-    fn visit_u64<E>(self, n: u64) -> Result<Value, E> {
+    fn visit_u64<E>(self, n: u64) -> Result<Value<'de>, E> {
         Ok(Value::Number(Number::Unsigned(n)))
     }
 
-    fn visit_i64<E>(self, n: i64) -> Result<Value, E> {
+    fn visit_i64<E>(self, n: i64) -> Result<Value<'de>, E> {
         // serde_json reports only negative integers this way; stay exact for others.
         Ok(Value::Number(match u64::try_from(n) {
             Ok(n) => Number::Unsigned(n),
@@ -255,19 +277,23 @@ impl<'de> Visitor<'de> for ValueSeed<'_> {
         }))
     }
 
-    fn visit_f64<E>(self, x: f64) -> Result<Value, E> {
+    fn visit_f64<E>(self, x: f64) -> Result<Value<'de>, E> {
         Ok(Value::Number(Number::Float(x)))
     }
 
-    fn visit_str<E>(self, s: &str) -> Result<Value, E> {
-        Ok(Value::String(s.to_owned()))
+    fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Value<'de>, E> {
+        Ok(Value::String(Cow::Borrowed(s)))
     }
 
-    fn visit_string<E>(self, s: String) -> Result<Value, E> {
-        Ok(Value::String(s))
+    fn visit_str<E>(self, s: &str) -> Result<Value<'de>, E> {
+        Ok(Value::String(Cow::Owned(s.to_owned())))
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+    fn visit_string<E>(self, s: String) -> Result<Value<'de>, E> {
+        Ok(Value::String(Cow::Owned(s)))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value<'de>, A::Error> {
         let inner = self.enter()?;
         let mut items = Vec::new();
         while let Some(item) = seq.next_element_seed(inner)? {
@@ -276,14 +302,45 @@ impl<'de> Visitor<'de> for ValueSeed<'_> {
         Ok(Value::Array(items))
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value<'de>, A::Error> {
         let inner = self.enter()?;
         let mut members = Vec::new();
-        while let Some(key) = map.next_key::<String>()? {
+        while let Some(key) = map.next_key_seed(KeySeed)? {
             let value = map.next_value_seed(inner)?;
             members.push((key, value));
         }
         Ok(Value::Object(members))
+    }
+}
+
+/// An object key, borrowed from the input where it has no escapes.
+struct KeySeed;
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(s))
+    }
+
+    fn visit_str<E>(self, s: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(s.to_owned()))
+    }
+
+    fn visit_string<E>(self, s: String) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(s))
     }
 }
 
@@ -410,7 +467,7 @@ impl<T: Default> GoSlice<T> {
 mod tests {
     use super::*;
 
-    fn parse(text: &str) -> Value {
+    fn parse(text: &str) -> Value<'_> {
         match read(text.as_bytes(), InvalidUtf8::Reject) {
             Ok(document) => document.value,
             Err(e) => panic!("{text}: {e}"),
@@ -420,9 +477,9 @@ mod tests {
     #[test]
     fn objects_keep_members_in_order_with_duplicates() {
         let members = vec![
-            ("b".to_owned(), Value::Number(Number::Unsigned(1))),
-            ("a".to_owned(), Value::Null),
-            ("b".to_owned(), Value::Bool(true)),
+            ("b".into(), Value::Number(Number::Unsigned(1))),
+            ("a".into(), Value::Null),
+            ("b".into(), Value::Bool(true)),
         ];
         assert_eq!(
             parse(r#"{"b":1,"a":null,"b":true}"#),
@@ -498,7 +555,7 @@ mod tests {
         let put = |slice: &mut GoSlice<String>, text| {
             let decoded = slice.decode_array(&ints(text), |_, slot: &mut String, item| {
                 if let Value::String(s) = item {
-                    *slot = s.clone();
+                    *slot = s.to_string();
                 }
                 Ok::<(), ()>(())
             });

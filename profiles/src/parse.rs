@@ -617,7 +617,8 @@ impl Decoder {
         match value {
             Value::Null => Ok(()),
             Value::String(s) => {
-                target.clone_from(s);
+                target.clear();
+                target.push_str(s);
                 Ok(())
             }
             other => Err(self.wrong_type("a string", other)),
