@@ -124,7 +124,8 @@ fn intervals<'a>(db: &'a Database, plan: &Plan, group: &[Abi]) -> Vec<(u32, Targ
             points.push(max.saturating_add(1));
         }
     }
-    points.sort_unstable();
+    // Sorted runs with a few points between them: a merge sort takes them in one pass.
+    points.sort();
     points.dedup();
     let mut out: Vec<(u32, Target<'a>)> = Vec::new();
     for start in points {
@@ -144,7 +145,8 @@ fn intervals<'a>(db: &'a Database, plan: &Plan, group: &[Abi]) -> Vec<(u32, Targ
 /// carry bit 30, so no two ABIs share one).
 fn group_trees<'a>(db: &'a Database, group: &[Abi]) -> Vec<(u32, &'a Node)> {
     let mut trees: Vec<(u32, &Node)> = group.iter().flat_map(|abi| db.syscalls(*abi)).collect();
-    trees.sort_unstable_by_key(|(nr, _)| *nr);
+    // One sorted run per ABI.
+    trees.sort_by_key(|(nr, _)| *nr);
     trees
 }
 

@@ -62,6 +62,7 @@ pub fn compile(resolved: &Resolved, strict: bool) -> Result<Compiled, CompileErr
             kind: CompileErrorKind::InvalidDefault(e),
         }
     })?;
+    db.reserve(resolved.rules.len());
     let mut unknown_names = Vec::new();
     let mut redundant_rules = 0;
     for rule in &resolved.rules {

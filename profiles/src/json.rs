@@ -295,7 +295,8 @@ impl<'de> Visitor<'de> for ValueSeed<'_> {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value<'de>, A::Error> {
         let inner = self.enter()?;
-        let mut items = Vec::new();
+        // serde_json does not know the length ahead; profiles' arrays are mostly short.
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(8));
         while let Some(item) = seq.next_element_seed(inner)? {
             items.push(item);
         }
@@ -304,7 +305,7 @@ impl<'de> Visitor<'de> for ValueSeed<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value<'de>, A::Error> {
         let inner = self.enter()?;
-        let mut members = Vec::new();
+        let mut members = Vec::with_capacity(map.size_hint().unwrap_or(6));
         while let Some(key) = map.next_key_seed(KeySeed)? {
             let value = map.next_value_seed(inner)?;
             members.push((key, value));
@@ -436,6 +437,8 @@ impl<T: Default> GoSlice<T> {
             return Ok(());
         }
         self.nil = false;
+        self.backing
+            .reserve(items.len().saturating_sub(self.backing.len()));
         for (i, item) in items.iter().enumerate() {
             if self.backing.len() <= i {
                 self.backing.push(T::default());

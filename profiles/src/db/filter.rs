@@ -195,7 +195,7 @@ pub(super) enum AddFailure {
 
 /// The previous state of every entry a rule touched, so that a rule that fails on one
 /// ABI leaves no trace on any (libseccomp's transaction in `db_col_rule_add`).
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(super) struct Journal {
     saved: Vec<(usize, SysKey, Option<Entry>)>,
 }
@@ -207,9 +207,14 @@ impl Journal {
         }
     }
 
-    /// Puts every touched entry back as it was.
-    pub(super) fn roll_back(self, filters: &mut [Filter]) {
-        for (index, key, entry) in self.saved.into_iter().rev() {
+    /// Forgets what was saved: the rule stays.
+    pub(super) fn clear(&mut self) {
+        self.saved.clear();
+    }
+
+    /// Puts every touched entry back as it was, and forgets it.
+    pub(super) fn roll_back(&mut self, filters: &mut [Filter]) {
+        for (index, key, entry) in self.saved.drain(..).rev() {
             let Some(filter) = filters.get_mut(index) else {
                 continue;
             };

@@ -196,6 +196,9 @@ pub struct Database {
     /// The decision trees, read off the emulated program when first asked for; cleared
     /// by every change.
     trees: OnceLock<Result<Trees, DbError>>,
+    /// What the rule being added changed, to undo it if an ABI refuses the rule; empty
+    /// between rules.
+    journal: Journal,
 }
 
 impl Database {
@@ -215,6 +218,7 @@ impl Database {
             filters,
             binary_tree: false,
             trees: OnceLock::new(),
+            journal: Journal::default(),
         }
     }
 
@@ -307,17 +311,26 @@ impl Database {
     /// in libseccomp.
     pub fn add_rule(&mut self, name: &str, action: Action, conds: &[Cond]) -> Result<(), DbError> {
         let args = self.rule_args(name, action, conds)?;
-        let mut journal = Journal::default();
+        let journal = &mut self.journal;
         for (index, filter) in self.filters.iter_mut().enumerate() {
-            let added = filter.add_rule(index, name, action, &args, self.resolver, &mut journal);
+            let added = filter.add_rule(index, name, action, &args, self.resolver, journal);
             if let Err(failure) = added {
                 let abi = filter.abi;
                 journal.roll_back(&mut self.filters);
                 return Err(rule_error(name, abi, failure));
             }
         }
+        journal.clear();
         self.trees = OnceLock::new();
         Ok(())
+    }
+
+    /// Makes room for `rules` more syscalls on every ABI, so that filing them does not
+    /// grow the tables step by step.
+    pub fn reserve(&mut self, rules: usize) {
+        for filter in &mut self.filters {
+            filter.entries.reserve(rules);
+        }
     }
 
     /// The conditions of a rule indexed by argument, checked in `seccomp_rule_add`'s
@@ -392,27 +405,25 @@ impl Database {
         let mut leaves: HashMap<u32, Arc<Node>> = HashMap::default();
         let mut out = Vec::with_capacity(self.filters.len());
         for (filter, emulated) in self.filters.iter().zip(&emulated) {
-            let mut emulated = emulated.iter();
             let mut trees = Vec::with_capacity(filter.entries.len());
-            // In number order, as the emulated trees are.
-            for (key, entry) in filter.sorted() {
+            for (key, entry) in &filter.entries {
                 let SysKey::Nr(nr) = key else { continue };
                 let tree = match entry.tree.root {
-                    Some(_) => emulated.next().map(|(_, tree)| tree.clone()),
-                    None => Some(
-                        leaves
-                            .entry(entry.action.ret())
-                            .or_insert_with(|| Arc::new(Node::Leaf(self.decision(entry.action))))
-                            .clone(),
-                    ),
+                    Some(_) => {
+                        let at = emulated.binary_search_by_key(nr, |(n, _)| *n);
+                        let at = at.map_err(|_| DbError::Program {
+                            reason: "a syscall has no code",
+                        })?;
+                        emulated[at].1.clone()
+                    }
+                    None => leaves
+                        .entry(entry.action.ret())
+                        .or_insert_with(|| Arc::new(Node::Leaf(self.decision(entry.action))))
+                        .clone(),
                 };
-                trees.push((
-                    *nr,
-                    tree.ok_or(DbError::Program {
-                        reason: "a syscall has no code",
-                    })?,
-                ));
+                trees.push((*nr, tree));
             }
+            trees.sort_unstable_by_key(|(nr, _)| *nr);
             out.push(trees);
         }
         Ok(out)
