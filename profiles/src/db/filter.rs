@@ -121,6 +121,17 @@ impl Entry {
         }
     }
 
+    /// The entry a syscall's first rule creates when it has no conditions: what
+    /// [`Entry::first`] makes of an empty chain.
+    fn unconditional(action: Action) -> Entry {
+        Entry {
+            tree: Tree::default(),
+            action,
+            node_cnt: 0,
+            priority: PRIORITY_CHAIN,
+        }
+    }
+
     /// Merges a later rule (`db_rule_add` on an existing syscall).
     fn merge(&mut self, wide: bool, action: Action, args: &RuleArgs) -> Result<(), Exists> {
         let chain = chain::build(&mut self.tree, wide, action, args);
@@ -182,6 +193,16 @@ impl Entry {
         self.priority =
             (self.priority & !PRIORITY_CHAIN) | PRIORITY_CHAIN.wrapping_sub(self.node_cnt);
     }
+}
+
+/// Where an unconditional rule can go without the general path.
+pub(super) enum Fresh {
+    /// Under this number, which has no entry yet.
+    Number(u32),
+    /// Nowhere on this ABI.
+    Skipped,
+    /// Not without the general path.
+    Taken,
 }
 
 /// Why a rule could not be added to one ABI.
@@ -260,6 +281,28 @@ impl Filter {
             abi: self.abi,
             entries: entries.map(|(k, e)| (k.clone(), e.clone())).collect(),
         }
+    }
+
+    /// Where an unconditional rule for `name` would go, for [`super::Database`]'s fast
+    /// path: a real number no entry has yet, or nowhere (i386 drops pseudo numbers).
+    /// Multiplexed calls, pseudo numbers that are filed, and numbers with an entry take
+    /// the general path.
+    pub(super) fn fresh_number(&self, name: &str, resolver: Resolver) -> Fresh {
+        if multiplexer(self.abi, name).is_some() {
+            return Fresh::Taken;
+        }
+        match resolver(self.abi, name) {
+            Some(nr) if !self.entries.contains_key(&SysKey::Nr(nr)) => Fresh::Number(nr),
+            None if self.abi == Abi::X86 => Fresh::Skipped,
+            _ => Fresh::Taken,
+        }
+    }
+
+    /// Files an unconditional rule under a number [`Filter::fresh_number`] found free:
+    /// what `db_rule_add` does for a syscall's first rule without conditions.
+    pub(super) fn insert_unconditional(&mut self, nr: u32, action: Action) {
+        self.entries
+            .insert(SysKey::Nr(nr), Entry::unconditional(action));
     }
 
     /// Adds a rule for `name` (`arch_filter_rule_add`): the name is translated to this

@@ -61,7 +61,7 @@ use crate::action::Action;
 use crate::arch::{Abi, X32_SYSCALL_BIT};
 
 use chain::{ArgCmp, RuleArgs};
-use filter::{AddFailure, Filter, Journal, SysKey};
+use filter::{AddFailure, Filter, Fresh, Journal, SysKey};
 
 pub use node::{Decision, Half, Node, WordOp};
 
@@ -311,6 +311,10 @@ impl Database {
     /// in libseccomp.
     pub fn add_rule(&mut self, name: &str, action: Action, conds: &[Cond]) -> Result<(), DbError> {
         let args = self.rule_args(name, action, conds)?;
+        if args.iter().all(Option::is_none) && self.add_fresh(name, action) {
+            self.trees = OnceLock::new();
+            return Ok(());
+        }
         let journal = &mut self.journal;
         for (index, filter) in self.filters.iter_mut().enumerate() {
             let added = filter.add_rule(index, name, action, &args, self.resolver, journal);
@@ -323,6 +327,26 @@ impl Database {
         journal.clear();
         self.trees = OnceLock::new();
         Ok(())
+    }
+
+    /// Files an unconditional rule for a syscall that no ABI has an entry for yet, which
+    /// cannot fail and needs no undo: most of a profile's rules. `false`, having changed
+    /// nothing, when the rule needs the general path.
+    fn add_fresh(&mut self, name: &str, action: Action) -> bool {
+        let mut numbers = [None; Abi::ALL.len()];
+        for (slot, filter) in numbers.iter_mut().zip(&self.filters) {
+            match filter.fresh_number(name, self.resolver) {
+                Fresh::Number(nr) => *slot = Some(nr),
+                Fresh::Skipped => {}
+                Fresh::Taken => return false,
+            }
+        }
+        for (nr, filter) in numbers.iter().zip(&mut self.filters) {
+            if let Some(nr) = nr {
+                filter.insert_unconditional(*nr, action);
+            }
+        }
+        true
     }
 
     /// Makes room for `rules` more syscalls on every ABI, so that filing them does not
