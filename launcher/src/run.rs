@@ -164,8 +164,12 @@ pub fn run(args: &RunArgs) -> Result<Done, Error> {
             eprintln!("seclaunch: {line}");
         }
     }
-    if let (Some(target), Some(filter)) = (&plan.report, &plan.filter) {
-        return supervise(&plan, filter, target.clone(), args.verbose).map(Done::Exit);
+    match (&plan.report, &plan.filter) {
+        (Some(target), Some(filter)) => {
+            return supervise(&plan, filter, target.clone(), args.verbose).map(Done::Exit)
+        }
+        (Some(target), None) => report::note_unconfined(target)?,
+        (None, _) => {}
     }
     Err(launch(plan))
 }

@@ -172,6 +172,24 @@ static int allowed(void)
     return 0;
 }
 
+/* The return value and errno of a raw x86_64 call with six arguments. */
+static void show(const char *name, long nr, long a)
+{
+    long rc;
+    errno = 0;
+    rc = syscall(nr, a, 0, 0, 0, 0, 0);
+    printf("%s%s=%ld/%d", strcmp(name, "getuid") ? " " : "", name, rc, errno);
+}
+
+/* Calls the odd-actions profile sends to TRACE, NOTIFY and ERRNO(0). */
+static void odd_actions(void)
+{
+    show("getuid", SYS_getuid, 0);
+    show("getgid", SYS_getgid, 0);
+    show("unshare", SYS_unshare, CLONE_NEWUSER_);
+    printf("\n");
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -207,6 +225,10 @@ int main(int argc, char **argv)
         return two_calls();
     if (strcmp(argv[1], "allowed") == 0)
         return allowed();
+    if (strcmp(argv[1], "odd-actions") == 0) {
+        odd_actions();
+        return 0;
+    }
     fprintf(stderr, "report_probe: unknown mode %s\n", argv[1]);
     return 2;
 }

@@ -194,6 +194,15 @@ pub fn run(request: Request<'_>) -> Result<u8, Error> {
     fork_and_supervise(&plan, parts)
 }
 
+/// Says, where the report goes, that an unconfined profile denies nothing: there is no
+/// filter to supervise, and the launcher runs the program as it would without the
+/// report.
+pub fn note_unconfined(target: &Target) -> Result<(), Error> {
+    let mut ledger = Ledger::new(open_sink(target)?);
+    ledger.note("report: the profile is unconfined: no call can be denied");
+    Ok(())
+}
+
 /// What the supervisor keeps after the fork.
 struct Parts {
     filter: Vec<sock_filter>,
