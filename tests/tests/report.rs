@@ -488,6 +488,44 @@ fn a_denied_execve_fails_the_launch_as_in_exec_mode_and_is_reported() {
 }
 
 #[test]
+fn the_launchers_own_calls_before_execve_run_even_when_the_profile_denies_them() {
+    let dir = scratch("report-own-calls");
+    let profile = dir.join("no-read.json");
+    std::fs::write(
+        &profile,
+        r#"{"defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["read", "write"], "action": "SCMP_ACT_ERRNO",
+                          "errnoRet": 199}]}"#,
+    )
+    .unwrap();
+    // The loader cannot read the probe's libraries either way, and ends it with the
+    // same status; the child's wait for its release (a read) ran regardless.
+    let (plain, reported) = with_and_without(&profile, &["exit", "0"]);
+    assert_eq!(plain.status.code(), reported.status.code());
+    assert_ne!(reported.status.code(), Some(125), "{}", stderr(&reported));
+    assert!(stderr(&reported).contains(" -> ERRNO(199)\n"));
+}
+
+#[test]
+fn a_profile_that_kills_the_launchers_own_read_is_refused() {
+    let dir = scratch("report-kill-read");
+    let profile = dir.join("kill-read.json");
+    std::fs::write(
+        &profile,
+        r#"{"defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["read"], "action": "SCMP_ACT_KILL_PROCESS"}]}"#,
+    )
+    .unwrap();
+    let out = finish(&mut seclaunch(&["--report"], &profile, &["exit", "0"]));
+    assert_eq!(out.status.code(), Some(125));
+    let text = stderr(&out);
+    assert!(
+        text.contains("the profile decides KILL_PROCESS for read on x86_64"),
+        "{text}"
+    );
+}
+
+#[test]
 fn report_mode_always_installs_before_execve() {
     let dir = scratch("report-modes");
     let profile = sentinel_profile(&dir);

@@ -164,7 +164,8 @@ impl Supervisor {
         match kernel::pidfd_getfd(self.pidfd.as_fd(), fd) {
             Ok(copy) if is_listener(&copy) => Ok(Some(copy)),
             Ok(_) => Err(ReportError::NotAListener { fd }.into()),
-            Err(e) if e.raw_os_error() == Some(libc::EBADF) => Ok(None),
+            // Not made yet; or the child is gone, which its pipe will say, and why.
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EBADF | libc::ESRCH)) => Ok(None),
             Err(e) => Err(ReportError::GetFd { source: e }.into()),
         }
     }
@@ -417,4 +418,20 @@ fn parent_of(pid: u32) -> Option<u32> {
 
 fn kernel_error(op: &'static str, source: io::Error) -> Error {
     ReportError::Kernel { op, source }.into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn this_process_descends_from_its_parent_and_not_from_its_child_or_init() {
+        let me = std::process::id();
+        let parent = nix::unistd::getppid().as_raw() as u32;
+        assert_eq!(parent_of(me), Some(parent));
+        assert!(descends_from(me, parent));
+        assert!(!descends_from(parent, me));
+        assert!(!descends_from(me, u32::MAX));
+        assert_eq!(parent_of(u32::MAX), None);
+    }
 }
