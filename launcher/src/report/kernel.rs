@@ -172,6 +172,27 @@ pub fn receive(listener: BorrowedFd<'_>) -> io::Result<Notification> {
     })
 }
 
+/// `SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP`, `include/uapi/linux/seccomp.h` (Linux 6.6).
+const NOTIF_FD_SYNC_WAKE_UP: u64 = 1;
+
+/// `SECCOMP_IOCTL_NOTIF_SET_FLAGS` with `SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP`: the
+/// caller and the supervisor take turns, so the kernel wakes each on the CPU the other
+/// leaves, which makes a round trip several times faster. Older kernels refuse it.
+pub fn set_sync_wake_up(listener: BorrowedFd<'_>) -> io::Result<()> {
+    // SAFETY: SECCOMP_IOCTL_NOTIF_SET_FLAGS takes the flags as an integer argument.
+    let rc = unsafe {
+        libc::ioctl(
+            listener.as_raw_fd(),
+            libc::SECCOMP_IOCTL_NOTIF_SET_FLAGS,
+            NOTIF_FD_SYNC_WAKE_UP,
+        )
+    };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 /// How the supervisor answers a call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Answer {
