@@ -143,19 +143,19 @@ impl Supervisor {
                 Some(_) => PollTimeout::from(1u8),
                 None => PollTimeout::NONE,
             };
-            let mut fds = [PollFd::new(self.from_child.as_fd(), PollFlags::POLLIN)];
-            match poll(&mut fds, timeout) {
-                Ok(n) if n > 0 => {
-                    inbox
-                        .fill(&self.from_child)
-                        .map_err(|e| ReportError::Kernel {
-                            op: "reading from the launcher's child",
-                            source: e,
-                        })?
-                }
-                Ok(_) | Err(Errno::EINTR) => {}
-                Err(e) => return Err(kernel_error("poll", e.into())),
-            }
+            self.read_child_within(inbox, timeout)?;
+        }
+    }
+
+    /// Reads what the child has sent, waiting at most `timeout` for it.
+    fn read_child_within(&self, inbox: &mut Inbox, timeout: PollTimeout) -> Result<(), Error> {
+        let mut fds = [PollFd::new(self.from_child.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, timeout) {
+            Ok(n) if n > 0 => inbox
+                .fill(&self.from_child)
+                .map_err(|e| kernel_error("reading from the launcher's child", e)),
+            Ok(_) | Err(Errno::EINTR) => Ok(()),
+            Err(e) => Err(kernel_error("poll", e.into())),
         }
     }
 
