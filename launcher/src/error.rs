@@ -94,6 +94,16 @@ pub enum Error {
     /// The memfd for the handoff could not be made.
     #[error("handing the filter to the shim: memfd: {0}")]
     HandoffFd(#[source] io::Error),
+    /// Report mode could not run the program.
+    #[error(transparent)]
+    Report(#[from] crate::report::ReportError),
+    /// A step of report mode's child before the program ran.
+    #[error("{step}: {source}")]
+    ReportChild {
+        step: &'static str,
+        #[source]
+        source: io::Error,
+    },
     /// Standard output could not be written.
     #[error("writing to standard output: {0}")]
     Stdout(#[source] io::Error),
@@ -111,6 +121,7 @@ impl Error {
         match self {
             Error::ProgramNotFound { .. } => EXIT_NOT_FOUND,
             Error::ProgramNotExecutable { .. } => EXIT_NOT_EXECUTABLE,
+            Error::Report(err) => err.exit_code(),
             _ => EXIT_SECLAUNCH,
         }
     }

@@ -16,6 +16,7 @@ mod options;
 mod privileges;
 mod profile_source;
 mod program;
+mod report;
 mod run;
 mod shim_path;
 mod syscall_text;
@@ -36,6 +37,13 @@ file capabilities, runs without gaining privileges (docker run does not set it u
 asked to). The dynamic loader then honours LD_PRELOAD as usual. Run as root, seclaunch
 also limits the program to the capability set the profile is evaluated against
 (bounding, effective and permitted; inheritable and ambient empty), as docker run does.
+
+With --report, seclaunch stays as the program's supervisor: the program runs as its
+child (another PID), under the filter installed right before execve (exec mode), and
+sees the same decisions. Each call the profile denies is reported once per syscall, ABI
+and decision, on stderr or in FILE; a summary follows at exit. The exit status is the
+program's, 128+N when signal N killed it, and the signals seclaunch receives are passed
+on. If seclaunch dies, the program's denied calls fail with ENOSYS.
 
 A program named like a command runs when given as ./check or after --.
 ";
@@ -90,7 +98,11 @@ fn main() -> ExitCode {
     };
     let out = match &cli.command {
         Some(command) => dispatch(command),
-        None => run::run(&cli.run).map(String::into_bytes),
+        None => match run::run(&cli.run) {
+            Ok(run::Done::Print(text)) => Ok(text.into_bytes()),
+            Ok(run::Done::Exit(status)) => return ExitCode::from(status),
+            Err(err) => Err(err),
+        },
     };
     match out.and_then(|out| write_stdout(&out)) {
         Ok(()) => ExitCode::SUCCESS,

@@ -30,6 +30,7 @@ use crate::error::Error;
 use crate::privileges::limit_capabilities;
 use crate::profile_source::ProfileSource;
 use crate::program::{self, Linkage};
+use crate::report;
 use crate::shim_path::{self, NATIVE_MACHINE};
 
 /// Variables of seclaunch's that the program must not inherit: the launcher consumes
@@ -76,6 +77,16 @@ pub struct RunArgs {
     /// Say which profile, mode and shim were chosen, and why
     #[arg(short, long)]
     pub verbose: bool,
+    /// Stay as the program's supervisor and report each call the profile denies, on
+    /// stderr or in FILE, with a summary at exit (always exec mode)
+    #[arg(
+        long,
+        value_name = "FILE",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "-"
+    )]
+    pub report: Option<PathBuf>,
     /// The program and its arguments
     #[arg(
         value_name = "PROGRAM",
@@ -105,6 +116,14 @@ pub enum Install {
     Nothing,
 }
 
+/// What a launch ends with when it returns at all.
+pub enum Done {
+    /// The dry run's text, for standard output.
+    Print(String),
+    /// The program ran under `--report` and ended with this status.
+    Exit(u8),
+}
+
 /// Everything decided before the launch.
 struct Plan {
     profile: String,
@@ -115,6 +134,8 @@ struct Plan {
     args: Vec<OsString>,
     /// The capability set the profile was resolved against, and a root launch keeps.
     caps: CapSet,
+    /// Where `--report` goes, if it was given.
+    report: Option<report::Target>,
 }
 
 /// A compiled filter, as the handoff frame both installers take.
@@ -131,17 +152,24 @@ impl Filter {
     }
 }
 
-/// Plans the launch and carries it out. Returns only on failure, or with the dry run's
-/// text.
-pub fn run(args: &RunArgs) -> Result<String, Error> {
+/// Plans the launch and carries it out. Returns only on failure, with the dry run's
+/// text, or with the status of a program run under `--report`.
+pub fn run(args: &RunArgs) -> Result<Done, Error> {
     let plan = plan(args)?;
     if args.dry_run {
-        return Ok(describe(&plan));
+        return Ok(Done::Print(describe(&plan)));
     }
     if args.verbose {
         for line in describe(&plan).lines() {
             eprintln!("seclaunch: {line}");
         }
+    }
+    match (&plan.report, &plan.filter) {
+        (Some(target), Some(filter)) => {
+            return supervise(&plan, filter, target.clone(), args.verbose).map(Done::Exit)
+        }
+        (Some(target), None) => report::note_unconfined(target)?,
+        (None, _) => {}
     }
     Err(launch(plan))
 }
@@ -173,8 +201,10 @@ fn plan(args: &RunArgs) -> Result<Plan, Error> {
     };
     let filter = filter(&source, &options)?;
     let program = program::find(name)?;
+    let report = report_target(args)?;
     let (install, why) = match filter {
         None => (Install::Nothing, "the profile is unconfined".to_string()),
+        Some(_) if report.is_some() => (Install::Exec, "--report".to_string()),
         Some(_) => choose(args.mode, &program::linkage(&program), &program)?,
     };
     let mut argv = vec![name.clone()];
@@ -187,7 +217,27 @@ fn plan(args: &RunArgs) -> Result<Plan, Error> {
         program,
         args: argv,
         caps,
+        report,
     })
+}
+
+/// `--report` and `--report=FILE`; report mode installs the filter itself, so it
+/// cannot be combined with `--mode preload`.
+fn report_target(args: &RunArgs) -> Result<Option<report::Target>, Error> {
+    let Some(path) = &args.report else {
+        return Ok(None);
+    };
+    if args.mode == Mode::Preload {
+        return Err(Error::Usage(
+            "--report installs the filter before execve and cannot be used with \
+             --mode preload (see seclaunch --help)"
+                .to_string(),
+        ));
+    }
+    Ok(Some(match path.as_os_str().as_bytes() {
+        b"-" => report::Target::Stderr,
+        _ => report::Target::File(path.clone()),
+    }))
 }
 
 /// The filter `source` asks for under `options`; `None` for an unconfined profile.
@@ -337,6 +387,11 @@ fn describe(plan: &Plan) -> String {
     if let Install::Preload(shim) = &plan.install {
         out += &format!("shim: {}\n", shim.display());
     }
+    match &plan.report {
+        Some(report::Target::Stderr) => out += "report: stderr\n",
+        Some(report::Target::File(path)) => out += &format!("report: {}\n", path.display()),
+        None => {}
+    }
     out += &format!("program: {}\n", plan.program.display());
     out
 }
@@ -395,17 +450,47 @@ fn preload_value(shim: &std::path::Path) -> OsString {
 /// children.
 fn install_here(filter: &Filter, command: &mut Command) -> Result<(), Error> {
     let frame = filter.decoded()?;
-    // The marker carries the frame's checksum, as after a handoff, so that a shim
-    // preloaded further down recognises this filter.
+    command.env("SECLAUNCH_ACTIVE", active_marker(&frame));
+    let flags = libc::c_ulong::from(frame.flags & handoff::KERNEL_FLAGS);
+    install::install(&from_bytes(frame.program), flags).map_err(Error::Install)
+}
+
+/// `SECLAUNCH_ACTIVE` for a filter installed before `execve`. The marker carries the
+/// frame's checksum, as after a handoff, so that a shim preloaded further down
+/// recognises this filter.
+fn active_marker(frame: &handoff::Frame<'_>) -> OsString {
     let marker = handoff::Marker {
         checksum: frame.checksum,
         query_allowed: frame.flags & handoff::HINT_QUERY_ALLOWED != 0,
     };
     let mut text = [0u8; handoff::MARKER_LEN];
     let len = handoff::format_marker(&marker, &mut text);
-    command.env("SECLAUNCH_ACTIVE", OsStr::from_bytes(&text[..len]));
-    let flags = libc::c_ulong::from(frame.flags & handoff::KERNEL_FLAGS);
-    install::install(&from_bytes(frame.program), flags).map_err(Error::Install)
+    OsStr::from_bytes(&text[..len]).to_os_string()
+}
+
+/// Runs the program as the supervisor's child under `--report`: its environment is the
+/// one exec mode gives it.
+fn supervise(
+    plan: &Plan,
+    filter: &Filter,
+    target: report::Target,
+    verbose: bool,
+) -> Result<u8, Error> {
+    let frame = filter.decoded()?;
+    let mut env: Vec<(OsString, OsString)> = std::env::vars_os()
+        .filter(|(key, _)| key != "SECLAUNCH_ACTIVE" && !CONSUMED_VARS.iter().any(|v| key == v))
+        .collect();
+    env.push(("SECLAUNCH_ACTIVE".into(), active_marker(&frame)));
+    report::run(report::Request {
+        program: &plan.program,
+        args: &plan.args,
+        env,
+        caps: &plan.caps,
+        program_bytes: frame.program,
+        flags: libc::c_ulong::from(frame.flags & handoff::KERNEL_FLAGS),
+        target,
+        verbose,
+    })
 }
 
 /// The frame in a sealed memfd the program inherits, and the `SECLAUNCH_HANDOFF` value

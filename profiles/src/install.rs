@@ -5,6 +5,7 @@
 #![allow(unsafe_code)]
 
 use std::io;
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 
 use crate::bpf::sock_filter;
 use crate::resolve::Flags;
@@ -17,6 +18,11 @@ pub const FLAG_TSYNC: libc::c_ulong = 1 << 0;
 pub const FLAG_LOG: libc::c_ulong = 1 << 1;
 /// `SECCOMP_FILTER_FLAG_SPEC_ALLOW`.
 pub const FLAG_SPEC_ALLOW: libc::c_ulong = 1 << 2;
+/// `SECCOMP_FILTER_FLAG_NEW_LISTENER`.
+pub const FLAG_NEW_LISTENER: libc::c_ulong = 1 << 3;
+/// `SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV` (Linux 5.19): once the listener has received
+/// a call, only a fatal signal interrupts the caller's wait for the answer.
+pub const FLAG_WAIT_KILLABLE_RECV: libc::c_ulong = 1 << 5;
 
 /// Why installing failed.
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +77,33 @@ pub fn set_no_new_privs() -> Result<(), InstallError> {
 
 /// Installs `program` with `seccomp(SECCOMP_SET_MODE_FILTER, flags, ...)`.
 pub fn install(program: &[sock_filter], flags: libc::c_ulong) -> Result<(), InstallError> {
+    set_mode_filter(program, flags).map(|_| ())
+}
+
+/// Installs `program` as [`install`] does, with `SECCOMP_FILTER_FLAG_NEW_LISTENER`
+/// added to `flags`, and returns the listener: the fd on which the kernel hands over
+/// each call the program answers with `SECCOMP_RET_USER_NOTIF`. The kernel opens it
+/// close-on-exec, at the lowest free descriptor (`get_unused_fd_flags` in
+/// `kernel/seccomp.c`).
+pub fn install_with_listener(
+    program: &[sock_filter],
+    flags: libc::c_ulong,
+) -> Result<OwnedFd, InstallError> {
+    let fd = set_mode_filter(program, flags | FLAG_NEW_LISTENER)?;
+    let fd = RawFd::try_from(fd).map_err(|_| InstallError::Load {
+        source: io::Error::from_raw_os_error(libc::EBADF),
+    })?;
+    // SAFETY: with NEW_LISTENER, a successful seccomp(2) returns a new descriptor that
+    // nothing else in this process owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// `seccomp(SECCOMP_SET_MODE_FILTER, flags, program)`, returning what the kernel
+/// returned: 0, or the listener's fd.
+fn set_mode_filter(
+    program: &[sock_filter],
+    flags: libc::c_ulong,
+) -> Result<libc::c_long, InstallError> {
     let len = u16::try_from(program.len()).map_err(|_| InstallError::BadLength)?;
     if len == 0 {
         return Err(InstallError::BadLength);
@@ -95,5 +128,5 @@ pub fn install(program: &[sock_filter], flags: libc::c_ulong) -> Result<(), Inst
             source: io::Error::last_os_error(),
         });
     }
-    Ok(())
+    Ok(rc)
 }
