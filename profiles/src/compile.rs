@@ -62,6 +62,9 @@ pub fn compile(resolved: &Resolved, strict: bool) -> Result<Compiled, CompileErr
             kind: CompileErrorKind::InvalidDefault(e),
         }
     })?;
+    // runc asks libseccomp for its binary-tree layout when its flattened rule list,
+    // skipped rules included, is longer than 32 (`seccomp_linux.go`).
+    db.set_binary_tree(resolved.rules.len() > 32);
     db.reserve(resolved.rules.len());
     let mut unknown_names = Vec::new();
     let mut redundant_rules = 0;

@@ -118,6 +118,11 @@ const VALUES: &[u64] = &[
 ];
 
 fn generated_profile(rng: &mut Rng, names: &[&str], arches: &[&str]) -> Profile {
+    let entries = 1 + rng.below(10);
+    generated_profile_of(rng, names, arches, entries)
+}
+
+fn generated_profile_of(rng: &mut Rng, names: &[&str], arches: &[&str], entries: usize) -> Profile {
     let default = *rng.pick(&ACTIONS[..8]);
     let mut profile = Profile {
         default_action: default.to_string(),
@@ -130,7 +135,7 @@ fn generated_profile(rng: &mut Rng, names: &[&str], arches: &[&str]) -> Profile 
     for _ in 0..rng.below(3) {
         profile.architectures.push(rng.pick(arches).to_string());
     }
-    for _ in 0..1 + rng.below(10) {
+    for _ in 0..entries {
         profile.syscalls.push(generated_entry(rng, names));
     }
     profile
@@ -196,6 +201,30 @@ fn generated_x86_profiles_decide_as_libseccomp_does() {
     let arches = ["SCMP_ARCH_X86", "SCMP_ARCH_X32", "SCMP_ARCH_X86_64"];
     let tally = run_generated(1, 300, Abi::X86_64, X86_NAMES, &arches);
     tally.assert_clean("generated x86 profiles");
+}
+
+/// More than 32 rules: runc asks for libseccomp's binary-tree layout, whose dispatch and
+/// block order differ from the default layout's.
+#[test]
+fn generated_long_profiles_decide_as_libseccomp_does() {
+    let arches = ["SCMP_ARCH_X86", "SCMP_ARCH_X32", "SCMP_ARCH_X86_64"];
+    let mut rng = Rng::new(4);
+    let mut tally = Tally::default();
+    let mut long = 0;
+    for i in 0..60 {
+        let entries = 17 + rng.below(20);
+        let profile = generated_profile_of(&mut rng, X86_NAMES, &arches, entries);
+        let Ok(Resolution::Filter(resolved)) =
+            resolve(&profile, Format::Moby, &options(Abi::X86_64))
+        else {
+            continue;
+        };
+        long += usize::from(resolved.rules.len() > 32);
+        let resolved = common_names_only(&resolved);
+        tally.add(compare(&resolved, &format!("long #{i}"), &mut rng));
+    }
+    assert!(long >= 30, "only {long} profiles had more than 32 rules");
+    tally.assert_clean("long generated x86 profiles");
 }
 
 #[test]
