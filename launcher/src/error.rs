@@ -94,6 +94,9 @@ pub enum Error {
     /// The memfd for the handoff could not be made.
     #[error("handing the filter to the shim: memfd: {0}")]
     HandoffFd(#[source] io::Error),
+    /// The profile's seccomp agent cannot be used, or reached.
+    #[error(transparent)]
+    Agent(#[from] crate::agent::AgentError),
     /// Report mode could not run the program.
     #[error(transparent)]
     Report(#[from] crate::report::ReportError),
