@@ -145,7 +145,11 @@ pub fn install_and_hand_over(
     if let Err(source) = kernel::send_with_fd(socket.as_fd(), &message, listener.as_fd()) {
         // Closing the listener is a call the profile may notify, with nobody left to
         // answer (and freeing a large message may unmap it); the process ends in a moment,
-        // and the kernel closes both then.
+        // and the kernel closes both then. A gap remains: printing the error may
+        // allocate, and a profile that notifies `brk` or `mmap` would then wait for
+        // good (until a signal) if the agent vanished between connect and send. Only
+        // that race reaches this path; refusing every allocation call in such
+        // profiles would refuse real ones for it.
         std::mem::forget((socket, listener, message));
         return Err(AgentError::Send {
             path: agent.path.clone(),
