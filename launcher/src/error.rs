@@ -22,7 +22,8 @@ Exit status:
   0    success: the profile is valid, the filter was written, the call was explained
   125  seclaunch itself failed: bad options, a profile that does not build (or, with
        --strict, has unknown keys or syscall names), a file that cannot be read or
-       written, a missing or unusable shim, a filter the kernel refused
+       written, a missing or unusable shim, a filter the kernel refused, a
+       seccomp agent (listenerPath) that cannot be reached
   126  the program was found but cannot be executed
   127  the program was not found
   N    anything else is the program's own exit status (128+N if a signal killed it)";
@@ -94,6 +95,9 @@ pub enum Error {
     /// The memfd for the handoff could not be made.
     #[error("handing the filter to the shim: memfd: {0}")]
     HandoffFd(#[source] io::Error),
+    /// The profile's seccomp agent cannot be used, or reached.
+    #[error(transparent)]
+    Agent(#[from] crate::agent::AgentError),
     /// Report mode could not run the program.
     #[error(transparent)]
     Report(#[from] crate::report::ReportError),

@@ -7,6 +7,7 @@
 
 #![deny(unsafe_code)]
 
+mod agent;
 mod check;
 mod compile_cmd;
 mod errno;

@@ -26,6 +26,7 @@ use profiles::caps::CapSet;
 use profiles::install;
 use profiles::{Options, ResolveOptions};
 
+use crate::agent::{self, AgentError};
 use crate::error::Error;
 use crate::privileges::limit_capabilities;
 use crate::profile_source::ProfileSource;
@@ -143,6 +144,8 @@ struct Filter {
     frame: Cow<'static, [u8]>,
     /// How it was made, for `--dry-run`.
     origin: String,
+    /// The seccomp agent its notified calls go to (`listenerPath`), if any.
+    agent: Option<agent::Agent>,
 }
 
 impl Filter {
@@ -202,8 +205,9 @@ fn plan(args: &RunArgs) -> Result<Plan, Error> {
     let filter = filter(&source, &options)?;
     let program = program::find(name)?;
     let report = report_target(args)?;
-    let (install, why) = match filter {
+    let (install, why) = match &filter {
         None => (Install::Nothing, "the profile is unconfined".to_string()),
+        Some(Filter { agent: Some(_), .. }) => agent_mode(args.mode, &report, &source)?,
         Some(_) if report.is_some() => (Install::Exec, "--report".to_string()),
         Some(_) => choose(args.mode, &program::linkage(&program), &program)?,
     };
@@ -257,6 +261,7 @@ fn filter(source: &ProfileSource, options: &Options) -> Result<Option<Filter>, E
         return Ok(Some(Filter {
             frame: Cow::Borrowed(frame),
             origin: format!("{rules} rules, precompiled"),
+            agent: None,
         }));
     }
     let Some((resolved, compiled)) = source.build(options)?.filter else {
@@ -264,9 +269,11 @@ fn filter(source: &ProfileSource, options: &Options) -> Result<Option<Filter>, E
     };
     let frame = profiles::frame::of(&resolved, &compiled).map_err(Error::Handoff)?;
     let origin = format!("{} rules", resolved.rules.len());
+    let agent = agent::for_filter(&source.name(), &resolved, &compiled)?;
     Ok(Some(Filter {
         frame: Cow::Owned(frame),
         origin,
+        agent,
     }))
 }
 
@@ -302,6 +309,25 @@ fn profile_source(args: &RunArgs) -> Result<ProfileSource, Error> {
 
 fn security_opt(opt: &str, reason: &str) -> Error {
     Error::Usage(format!("--security-opt {opt}: {reason}"))
+}
+
+/// A profile that hands calls to a seccomp agent is installed by the launcher, which
+/// alone can connect to the agent before the filter is in; `--report` would need a
+/// second listener, which the kernel refuses.
+fn agent_mode(
+    mode: Mode,
+    report: &Option<report::Target>,
+    source: &ProfileSource,
+) -> Result<(Install, String), Error> {
+    let profile = source.name();
+    match (mode, report) {
+        (_, Some(_)) => Err(AgentError::Report { profile }.into()),
+        (Mode::Preload, None) => Err(AgentError::Preload { profile }.into()),
+        (Mode::Auto | Mode::Exec, None) => Ok((
+            Install::Exec,
+            "the profile hands calls to a seccomp agent (listenerPath)".to_string(),
+        )),
+    }
 }
 
 /// The install mode for a program of `linkage`, and why.
@@ -387,6 +413,9 @@ fn describe(plan: &Plan) -> String {
     if let Install::Preload(shim) = &plan.install {
         out += &format!("shim: {}\n", shim.display());
     }
+    if let Some(agent) = plan.filter.as_ref().and_then(|f| f.agent.as_ref()) {
+        out += &format!("agent: {}\n", agent.path);
+    }
     match &plan.report {
         Some(report::Target::Stderr) => out += "report: stderr\n",
         Some(report::Target::File(path)) => out += &format!("report: {}\n", path.display()),
@@ -405,6 +434,8 @@ fn launch(plan: Plan) -> Error {
     }
     // Kept open until exec: the program inherits it, and the shim closes it.
     let mut _handoff_fd = None;
+    // The agent's socket and the listener, which exec closes.
+    let mut _handed = None;
     let result = (|| {
         if let (Install::Preload(shim), Some(filter)) = (&plan.install, &plan.filter) {
             let (fd, announce) = handoff(filter)?;
@@ -415,7 +446,7 @@ fn launch(plan: Plan) -> Error {
         nix::sys::prctl::set_no_new_privs().map_err(|e| Error::NoNewPrivs(e.into()))?;
         limit_capabilities(&plan.caps)?;
         if let (Install::Exec, Some(filter)) = (&plan.install, &plan.filter) {
-            install_here(filter, &mut command)?;
+            _handed = install_here(filter, &mut command)?;
         }
         Ok(())
     })();
@@ -447,12 +478,19 @@ fn preload_value(shim: &std::path::Path) -> OsString {
 }
 
 /// Installs the filter in the launcher itself, and marks it for the program's
-/// children.
-fn install_here(filter: &Filter, command: &mut Command) -> Result<(), Error> {
+/// children; with a seccomp agent, hands it the listener, and returns what `execve`
+/// must close.
+fn install_here(filter: &Filter, command: &mut Command) -> Result<Option<agent::Handed>, Error> {
     let frame = filter.decoded()?;
     command.env("SECLAUNCH_ACTIVE", active_marker(&frame));
     let flags = libc::c_ulong::from(frame.flags & handoff::KERNEL_FLAGS);
-    install::install(&from_bytes(frame.program), flags).map_err(Error::Install)
+    let program = from_bytes(frame.program);
+    match &filter.agent {
+        Some(agent) => agent::install_and_hand_over(agent, &program, flags).map(Some),
+        None => install::install(&program, flags)
+            .map_err(Error::Install)
+            .map(|()| None),
+    }
 }
 
 /// `SECLAUNCH_ACTIVE` for a filter installed before `execve`. The marker carries the

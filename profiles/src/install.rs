@@ -44,6 +44,8 @@ fn hint(err: &io::Error) -> &'static str {
         Some(libc::EACCES) => " (hint: no_new_privs is not set and CAP_SYS_ADMIN is missing)",
         Some(libc::ENOSYS) => " (hint: this kernel has no seccomp)",
         Some(libc::ENOMEM) => " (hint: the process already carries too many filters)",
+        // `has_duplicate_listener` in kernel/seccomp.c: one listener per filter chain.
+        Some(libc::EBUSY) => " (hint: a filter in force already has a seccomp listener)",
         _ => "",
     }
 }

@@ -31,6 +31,7 @@ pub mod install;
 pub mod interp;
 pub mod json;
 pub mod kernel;
+pub mod listener;
 pub mod model;
 pub mod parse;
 pub mod resolve;

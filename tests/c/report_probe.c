@@ -181,7 +181,7 @@ static void show(const char *name, long nr, long a)
     printf("%s%s=%ld/%d", strcmp(name, "getuid") ? " " : "", name, rc, errno);
 }
 
-/* Calls the odd-actions profile sends to TRACE, NOTIFY and ERRNO(0). */
+/* Calls the odd-actions profile sends to TRACE and ERRNO(0). */
 static void odd_actions(void)
 {
     show("getuid", SYS_getuid, 0);

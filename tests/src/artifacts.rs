@@ -89,6 +89,17 @@ pub fn report_probe() -> &'static Path {
     })
 }
 
+/// `agent_probe.c`, built once per test binary like [`probes`].
+pub fn agent_probe() -> &'static Path {
+    static PROBE: OnceLock<PathBuf> = OnceLock::new();
+    PROBE.get_or_init(|| {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("c/agent_probe.c");
+        let out = target_dir().join("e2e-c");
+        std::fs::create_dir_all(&out).expect("creates target/e2e-c");
+        cc(&out.join("agent_probe"), &[&src], &[])
+    })
+}
+
 fn cc(output: &Path, sources: &[&Path], flags: &[&str]) -> PathBuf {
     let partial = output.with_extension(format!("tmp{}", std::process::id()));
     let status = Command::new("cc")

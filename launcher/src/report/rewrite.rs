@@ -19,8 +19,9 @@
 //! - ALLOW, LOG and KILL stay as they are: KILL is always logged.
 //!
 //! A USER_NOTIF the original program returns itself (an `SCMP_ACT_NOTIFY` rule) stays
-//! one; without report mode there is no listener and the kernel answers `-ENOSYS`,
-//! which the supervisor answers in its place.
+//! one. Such a profile hands its calls to a seccomp agent and is refused before report
+//! mode starts (`run::agent_mode`); were one to get here, the supervisor would answer
+//! `-ENOSYS`, as the kernel does for a filter whose listener is closed.
 
 use profiles::action::{ret, Action};
 use profiles::bpf::{self, sock_filter};

@@ -123,7 +123,8 @@ fn answer_for(action: Action) -> (Answer, Option<&'static str>) {
         Action::Errno(errno) => (Answer::Error(i32::from(errno.min(MAX_ERRNO))), None),
         // `__seccomp_filter`: no tracer with PTRACE_O_TRACESECCOMP means -ENOSYS.
         Action::Trace(_) => (Answer::Error(libc::ENOSYS), Some("ENOSYS: no tracer")),
-        // Without report mode there is no listener, and the kernel answers -ENOSYS.
+        // Not reached: a profile with an agent never runs under report mode. ENOSYS
+        // is the kernel's answer for a notifying filter without a listener.
         Action::Notify => (Answer::Error(libc::ENOSYS), Some("ENOSYS: no listener")),
         // The rewrite notifies for nothing else; fail closed if it ever does.
         Action::Allow | Action::Log | Action::Trap | Action::KillThread | Action::KillProcess => {

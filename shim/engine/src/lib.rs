@@ -69,6 +69,14 @@ fn frame(source: &str, out: &mut [u8]) -> Result<usize, String> {
     let Some((resolved, compiled)) = built.filter else {
         return Ok(0);
     };
+    // The listener must reach the agent before the program runs, over a socket the
+    // shim would have to open inside the program; the launcher does it before execve.
+    if profiles::listener::agent(&resolved, &compiled).is_some() {
+        return Err(format!(
+            "{source}: listenerPath: a profile that hands calls to a seccomp agent \
+             needs seclaunch, which connects to the agent before execve"
+        ));
+    }
     let frame = profiles::frame::of(&resolved, &compiled)
         .map_err(|e| format!("{source}: encoding the filter: {e}"))?;
     let room = out.get_mut(..frame.len());
