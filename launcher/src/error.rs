@@ -101,6 +101,9 @@ pub enum Error {
     /// Report mode could not run the program.
     #[error(transparent)]
     Report(#[from] crate::report::ReportError),
+    /// `seclaunch record` could not record or write the profile.
+    #[error(transparent)]
+    Record(#[from] crate::record::RecordError),
     /// A step of report mode's child before the program ran.
     #[error("{step}: {source}")]
     ReportChild {

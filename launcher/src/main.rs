@@ -17,6 +17,7 @@ mod options;
 mod privileges;
 mod profile_source;
 mod program;
+mod record;
 mod report;
 mod run;
 mod shim_path;
@@ -47,6 +48,15 @@ program's, 128+N when signal N killed it, and the signals seclaunch receives are
 on. If seclaunch dies, the program's denied calls fail with ENOSYS.
 
 A program named like a command runs when given as ./check or after --.
+";
+
+/// What `seclaunch record --help` says after the options.
+const RECORD_HELP: &str = "\
+The program runs as seclaunch's child (another PID), under a filter that hands every
+call to seclaunch and lets it run; its calls before execve are seclaunch's and are not
+recorded. The profile denies with EPERM every call that was not made. It is written
+whatever the program's exit status, which is seclaunch's; 125, 126 and 127 are
+seclaunch's own failures, as for a launch, and then no profile is written.
 ";
 
 // `args_conflicts_with_subcommands`: once an option is given at the top level, the next
@@ -80,6 +90,10 @@ enum Command {
     /// Show the decision the filter makes for one syscall, and the rules behind it
     #[command(after_help = EXIT_CODES_HELP)]
     Explain(explain::ExplainArgs),
+    /// Run a program with every call allowed, and write a profile that allows the calls
+    /// it made
+    #[command(after_help = RECORD_HELP)]
+    Record(record::RecordArgs),
     /// Print a shell completion script
     Completions(CompletionsArgs),
 }
@@ -98,6 +112,10 @@ fn main() -> ExitCode {
         Err(err) => return clap_exit(&err),
     };
     let out = match &cli.command {
+        Some(Command::Record(args)) => match record::run(args) {
+            Ok(status) => return ExitCode::from(status),
+            Err(err) => Err(err),
+        },
         Some(command) => dispatch(command),
         None => match run::run(&cli.run) {
             Ok(run::Done::Print(text)) => Ok(text.into_bytes()),
@@ -118,6 +136,8 @@ fn dispatch(command: &Command) -> Result<Vec<u8>, Error> {
         Command::Compile(args) => compile_cmd::run(args)?,
         Command::Explain(args) => explain::run(args)?.to_string().into_bytes(),
         Command::Completions(args) => completions(args.shell),
+        // `main` runs it itself, to end with the program's exit status.
+        Command::Record(args) => return record::run(args).map(|_| Vec::new()),
     })
 }
 

@@ -36,7 +36,7 @@ use crate::shim_path::{self, NATIVE_MACHINE};
 
 /// Variables of seclaunch's that the program must not inherit: the launcher consumes
 /// them, and the shim only needs what the launcher sets anew.
-const CONSUMED_VARS: [&str; 5] = [
+pub const CONSUMED_VARS: [&str; 5] = [
     "SECLAUNCH_PROFILE",
     "SECLAUNCH_HANDOFF",
     "SECLAUNCH_SHIM",

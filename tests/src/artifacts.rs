@@ -113,3 +113,25 @@ fn cc(output: &Path, sources: &[&Path], flags: &[&str]) -> PathBuf {
     std::fs::rename(&partial, output).expect("renames the compiled probe");
     output.to_path_buf()
 }
+
+/// `record_probe.c` and `record_bare.c` (static, without a C library), built once per
+/// test binary like [`probes`].
+pub fn record_probes() -> &'static (PathBuf, PathBuf) {
+    static PROBES: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
+    PROBES.get_or_init(|| {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("c");
+        let out = target_dir().join("e2e-c");
+        std::fs::create_dir_all(&out).expect("creates target/e2e-c");
+        let probe = cc(
+            &out.join("record_probe"),
+            &[&src.join("record_probe.c")],
+            &["-lpthread"],
+        );
+        let bare = cc(
+            &out.join("record_bare"),
+            &[&src.join("record_bare.c")],
+            &["-static", "-nostdlib", "-fno-stack-protector"],
+        );
+        (probe, bare)
+    })
+}

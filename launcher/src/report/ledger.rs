@@ -14,6 +14,8 @@ use crate::errno::action_text;
 pub enum Sink {
     Stderr,
     File(File),
+    /// Nowhere: record mode supervises without a report.
+    Discard,
 }
 
 impl Sink {
@@ -24,6 +26,7 @@ impl Sink {
         let _ = match self {
             Sink::Stderr => std::io::stderr().lock().write_all(line.as_bytes()),
             Sink::File(file) => file.write_all(line.as_bytes()),
+            Sink::Discard => Ok(()),
         };
     }
 }

@@ -42,10 +42,15 @@ use profiles::caps::CapSet;
 use profiles::interp::{self, SeccompData};
 
 use self::kernel::Forked;
-use self::ledger::{Ledger, Sink};
+use self::server::Reporter;
 use crate::error::{Error, EXIT_SECLAUNCH};
 
 pub use self::rewrite::RewriteError;
+// What record mode shares: the child, the supervisor, and the listener's protocol.
+pub(crate) use self::child::Plan;
+pub(crate) use self::kernel::{check_notification_sizes, Answer, Notification};
+pub(crate) use self::ledger::{Ledger, Sink};
+pub(crate) use self::server::Handler;
 
 /// The signals the supervisor passes on to the program. The others keep their
 /// default effect on the supervisor (SIGTSTP and SIGCONT stop and continue it with
@@ -179,17 +184,22 @@ pub fn run(request: Request<'_>) -> Result<u8, Error> {
         Some(_) => {}
     }
     let plan = child::Plan {
-        exec: exec_args(&request)?,
+        exec: exec_args(request.program, request.args, &request.env)?,
         listener,
         trap,
         flags: request.flags,
         caps: request.caps.clone(),
     };
+    let ledger = Arc::new(Mutex::new(ledger));
+    let reporter = Reporter {
+        program: original,
+        ledger: Arc::clone(&ledger),
+    };
     let parts = Parts {
-        filter: original,
+        handler: Box::new(reporter),
         program: request.program.to_path_buf(),
         audit,
-        ledger: Arc::new(Mutex::new(ledger)),
+        ledger,
     };
     fork_and_supervise(&plan, parts)
 }
@@ -204,16 +214,23 @@ pub fn note_unconfined(target: &Target) -> Result<(), Error> {
 }
 
 /// What the supervisor keeps after the fork.
-struct Parts {
-    filter: Vec<sock_filter>,
-    program: PathBuf,
-    audit: Option<audit::Source>,
-    ledger: Arc<Mutex<Ledger>>,
+pub(crate) struct Parts {
+    /// What answers the calls the filter notifies.
+    pub handler: Box<dyn Handler>,
+    /// The program's path, for an `execve` that fails.
+    pub program: PathBuf,
+    /// The kernel's audit records, to name the calls the filter kills or traps.
+    pub audit: Option<audit::Source>,
+    /// Where the supervisor says how the program ended.
+    pub ledger: Arc<Mutex<Ledger>>,
 }
 
+/// Runs the program as a child that installs `plan`'s filter right before `execve`,
+/// and supervises it until it ends; returns its exit status.
+///
 /// Forks with the forwarded signals blocked, so that none is lost or acts on the
 /// supervisor before its signalfd exists; the child unblocks them before `execve`.
-fn fork_and_supervise(plan: &child::Plan, parts: Parts) -> Result<u8, Error> {
+pub(crate) fn fork_and_supervise(plan: &child::Plan, parts: Parts) -> Result<u8, Error> {
     let set: SigSet = FORWARDED.iter().copied().collect();
     let mut old = SigSet::empty();
     nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), Some(&mut old))
@@ -241,7 +258,7 @@ fn fork_and_supervise(plan: &child::Plan, parts: Parts) -> Result<u8, Error> {
                 signals,
                 audit: parts.audit,
                 ledger: parts.ledger,
-                filter: parts.filter,
+                handler: Some(parts.handler),
                 program: parts.program,
                 child_named: false,
             };
@@ -318,22 +335,25 @@ fn check_pre_exec_calls(program: &[sock_filter], traps_apart: bool) -> Result<()
     Ok(())
 }
 
-/// The program's path, `argv` and environment as `execve` takes them.
-fn exec_args(request: &Request<'_>) -> Result<child::Exec, Error> {
+/// The program's path, `argv` (from `argv[0]`) and environment as `execve` takes
+/// them.
+pub(crate) fn exec_args(
+    program: &Path,
+    args: &[OsString],
+    env: &[(OsString, OsString)],
+) -> Result<child::Exec, Error> {
     let c_string = |bytes: &[u8]| {
         CString::new(bytes).map_err(|_| Error::ProgramNotExecutable {
-            path: request.program.to_path_buf(),
+            path: program.to_path_buf(),
             reason: "an argument or variable holds a NUL byte".to_string(),
         })
     };
-    let path = c_string(request.program.as_os_str().as_bytes())?;
-    let argv = request
-        .args
+    let path = c_string(program.as_os_str().as_bytes())?;
+    let argv = args
         .iter()
         .map(|arg| c_string(arg.as_bytes()))
         .collect::<Result<_, _>>()?;
-    let envp = request
-        .env
+    let envp = env
         .iter()
         .map(|(key, value)| c_string(&[key.as_bytes(), b"=", value.as_bytes()].concat()))
         .collect::<Result<_, _>>()?;

@@ -1,11 +1,14 @@
-//! The listener's thread: it receives every call the filter notifies, answers it with
-//! the decision the profile's own filter makes, then reports it.
+//! The listener's thread: it receives every call the filter notifies and answers it
+//! with what a [`Handler`] decides. Report mode's handler ([`Reporter`]) answers with
+//! the decision the profile's own filter makes, then reports it; record mode has its
+//! own (`crate::record`).
 //!
-//! The answer comes from running the original program in [`profiles::interp`] on the
-//! notification's `seccomp_data`: the same input the kernel gave the rewritten filter,
-//! which differs from the original only in its returns. Only registers are read, so no
-//! answer depends on the program's memory, and `SECCOMP_IOCTL_NOTIF_ID_VALID` (which
-//! guards reads of that memory against the caller going away) has nothing to guard.
+//! The report's answer comes from running the original program in [`profiles::interp`]
+//! on the notification's `seccomp_data`: the same input the kernel gave the rewritten
+//! filter, which differs from the original only in its returns. Only registers are read,
+//! so no answer depends on the program's memory, and `SECCOMP_IOCTL_NOTIF_ID_VALID`
+//! (which guards reads of that memory against the caller going away) has nothing to
+//! guard.
 //!
 //! The thread blocks in `SECCOMP_IOCTL_NOTIF_RECV`, which no timeout or poll can
 //! interrupt once the caller it was woken for has gone; so it runs apart from the main
@@ -13,6 +16,7 @@
 //! listener: the kernel then answers every call the filter notifies with ENOSYS, where
 //! keeping it would leave them blocked forever.
 
+use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::{Arc, Mutex};
 
@@ -30,27 +34,81 @@ use super::ledger::{Denial, Ledger};
 /// the filter's 16 bits of data there (`kernel/seccomp.c __seccomp_filter`).
 const MAX_ERRNO: u16 = 4095;
 
+/// What the listener's thread does with each notified call.
+pub trait Handler: Send {
+    /// Checks what must hold before the first call is answered.
+    fn start(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+
+    /// The answer to one call. `own_call` says the launcher's child made it before
+    /// `execve` succeeded: the launcher's call, not the program's. Whatever the handler
+    /// keeps of the call must be kept before it returns: once answered, the caller goes
+    /// on, and the program may end before the next call is received.
+    fn answer(&mut self, notification: &Notification, own_call: bool) -> Answer;
+
+    /// Told once, when the listener fails and the thread ends.
+    fn failed(&mut self, err: &io::Error);
+}
+
+/// Report mode's handler: the profile's decision, reported in the ledger.
+pub struct Reporter {
+    /// The profile's program as compiled, before the rewrite.
+    pub program: Vec<sock_filter>,
+    pub ledger: Arc<Mutex<Ledger>>,
+}
+
+impl Handler for Reporter {
+    // Checked once here, so each call runs the program without checking it again.
+    fn start(&mut self) -> io::Result<()> {
+        interp::validate(&self.program)
+            .map_err(|err| io::Error::other(format!("the compiled filter does not run: {err}")))
+    }
+
+    fn answer(&mut self, notification: &Notification, own_call: bool) -> Answer {
+        let (answer, denial) = decide(&self.program, notification, own_call);
+        // Counted before the answer: the caller cannot go on, and the program cannot
+        // end, before its call is in the summary.
+        if let Some(denial) = denial {
+            if let Ok(mut ledger) = self.ledger.lock() {
+                ledger.record(&denial);
+            }
+        }
+        answer
+    }
+
+    fn failed(&mut self, err: &io::Error) {
+        if let Ok(mut ledger) = self.ledger.lock() {
+            ledger.note(&format!(
+                "the listener failed: {err}; the filter's notified calls now fail with ENOSYS"
+            ));
+        }
+    }
+}
+
 /// The listener's thread and what it needs.
 pub struct Server {
     pub listener: OwnedFd,
-    /// The profile's program as compiled, before the rewrite.
-    pub program: Vec<sock_filter>,
     /// The launcher's child, which becomes the program at `execve`.
     pub child: Pid,
     /// The read end of the pipe the child holds close-on-exec: it hangs up once
     /// `execve` has succeeded (or the child is gone).
     pub exec_pipe: OwnedFd,
-    pub ledger: Arc<Mutex<Ledger>>,
+    pub handler: Box<dyn Handler>,
 }
 
 impl Server {
-    /// Serves until the listener fails; returns the reason.
-    pub fn run(self) -> std::io::Error {
+    /// Serves until the listener fails, then tells the handler why.
+    pub fn run(mut self) {
+        let err = self.serve();
+        self.handler.failed(&err);
+    }
+
+    fn serve(&mut self) -> io::Error {
         // Only speed is at stake: a kernel without the flag answers as fast as it can.
         let _ = kernel::set_sync_wake_up(self.listener.as_fd());
-        // Checked once here, so each call runs the program without checking it again.
-        if let Err(err) = interp::validate(&self.program) {
-            return std::io::Error::other(format!("the compiled filter does not run: {err}"));
+        if let Err(err) = self.handler.start() {
+            return err;
         }
         let mut started = false;
         loop {
@@ -62,14 +120,7 @@ impl Server {
             };
             started = started || self.program_started();
             let own_call = !started && notification.tid == self.child.as_raw() as u32;
-            let (answer, denial) = decide(&self.program, &notification, own_call);
-            // Counted before the answer: the caller cannot go on, and the program
-            // cannot end, before its call is in the summary.
-            if let Some(denial) = denial {
-                if let Ok(mut ledger) = self.ledger.lock() {
-                    ledger.record(&denial);
-                }
-            }
+            let answer = self.handler.answer(&notification, own_call);
             // ENOENT: the caller was killed while we decided; nothing waits for this.
             let _ = kernel::answer(self.listener.as_fd(), notification.id, answer);
         }

@@ -15,14 +15,13 @@ use nix::sys::signalfd::SignalFd;
 use nix::sys::wait::{waitid, Id, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 use profiles::action::Action;
-use profiles::bpf::sock_filter;
 
 use super::audit::{self, Record};
 use super::child::Message;
 use super::decode::{signal_name, syscall_name};
 use super::kernel;
 use super::ledger::{Denial, Ledger};
-use super::server::Server;
+use super::server::{Handler, Server};
 use super::ReportError;
 use crate::error::Error;
 
@@ -43,8 +42,8 @@ pub struct Supervisor {
     pub signals: SignalFd,
     pub audit: Option<audit::Source>,
     pub ledger: Arc<Mutex<Ledger>>,
-    /// The profile's program as compiled.
-    pub filter: Vec<sock_filter>,
+    /// What answers the notified calls; the listener's thread takes it.
+    pub handler: Option<Box<dyn Handler>>,
     /// The program's path, for an `execve` that fails.
     pub program: PathBuf,
     /// Whether an audit record named a KILL or TRAP of the program's own process.
@@ -170,30 +169,26 @@ impl Supervisor {
         }
     }
 
-    fn start_server(&self, listener: OwnedFd) -> Result<(), Error> {
+    fn start_server(&mut self, listener: OwnedFd) -> Result<(), Error> {
         let exec_pipe = self
             .from_child
             .try_clone()
             .map_err(|e| kernel_error("dup", e))?;
+        let Some(handler) = self.handler.take() else {
+            return Err(kernel_error(
+                "starting the listener thread",
+                io::Error::other("the listener is served already"),
+            ));
+        };
         let server = Server {
             listener,
-            program: self.filter.clone(),
             child: self.child,
             exec_pipe,
-            ledger: Arc::clone(&self.ledger),
+            handler,
         };
-        let ledger = Arc::clone(&self.ledger);
         std::thread::Builder::new()
             .name("listener".to_string())
-            .spawn(move || {
-                let err = server.run();
-                if let Ok(mut ledger) = ledger.lock() {
-                    ledger.note(&format!(
-                        "the listener failed: {err}; the filter's notified calls now fail \
-                         with ENOSYS"
-                    ));
-                }
-            })
+            .spawn(move || server.run())
             .map_err(|e| kernel_error("starting the listener thread", e))?;
         Ok(())
     }
