@@ -54,15 +54,21 @@ fn records_and_replays(name: &str, program: &[&str], modes: &[&str]) -> PathBuf 
     assert_eq!(stdout(&recorded), stdout(&expected));
     builds_and_checks(&profile);
     for mode in modes {
-        let again = replay(&profile, mode, program);
-        assert_eq!(
-            (stdout(&again), again.status.code()),
-            (stdout(&expected), expected.status.code()),
-            "{mode} mode: {}",
-            stderr(&again)
-        );
+        replays_as_unfiltered(&profile, mode, program, &expected);
     }
     profile
+}
+
+/// The program prints the same and ends the same under `profile` in `mode` as it did
+/// without any filter (`expected`).
+fn replays_as_unfiltered(profile: &Path, mode: &str, program: &[&str], expected: &Output) {
+    let again = replay(profile, mode, program);
+    assert_eq!(
+        (stdout(&again), again.status.code()),
+        (stdout(expected), expected.status.code()),
+        "{mode} mode: {}",
+        stderr(&again)
+    );
 }
 
 /// The profile builds in the library, and `seclaunch check` accepts it.
@@ -208,13 +214,7 @@ fn a_default_base_gets_exactly_the_calls_it_denies() {
     builds_and_checks(&profile);
     let expected = unfiltered(&program);
     for mode in ["preload", "exec"] {
-        let again = replay(&profile, mode, &program);
-        assert_eq!(
-            stdout(&again),
-            stdout(&expected),
-            "{mode}: {}",
-            stderr(&again)
-        );
+        replays_as_unfiltered(&profile, mode, &program, &expected);
     }
 }
 
@@ -236,14 +236,9 @@ fn merged_recordings_allow_what_each_allowed() {
     record(&merged, &extra, &[bare]);
     builds_and_checks(&merged);
     for mode in ["plain", "ppid"] {
-        let expected = unfiltered(&[probe(), mode]);
-        let again = replay(&merged, "preload", &[probe(), mode]);
-        assert_eq!(
-            stdout(&again),
-            stdout(&expected),
-            "{mode}: {}",
-            stderr(&again)
-        );
+        let program = [probe(), mode];
+        let expected = unfiltered(&program);
+        replays_as_unfiltered(&merged, "preload", &program, &expected);
     }
 }
 

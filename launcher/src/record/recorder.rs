@@ -5,13 +5,12 @@ use std::collections::{BTreeSet, HashMap};
 use std::io;
 use std::sync::{Arc, Mutex};
 
-use profiles::arch::{Abi, AUDIT_ARCH_AARCH64, AUDIT_ARCH_ARM, AUDIT_ARCH_I386};
-use profiles::arch::{AUDIT_ARCH_X86_64, X32_SYSCALL_BIT};
+use profiles::arch::{Abi, X32_SYSCALL_BIT};
 use profiles::interp::SeccompData;
 use profiles::syscalls;
 
 use super::rules::{self, Condition, Rule, Rules};
-use crate::report::{Answer, Handler, Notification};
+use crate::report::{abi_of, Answer, Handler, Notification};
 
 /// One kind of call seen: its ABI, its number and what its rule keeps of the arguments.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -61,19 +60,6 @@ impl Recording {
             let name = syscalls::name(kind.abi, kind.nr)?;
             Some((rules::rule_of(kind.abi, name, kind.detail), *data))
         })
-    }
-}
-
-/// The ABI of a notified call. The recording filter kills every other arch, so `None`
-/// never comes from the kernel.
-fn abi_of(arch: u32, nr: u32) -> Option<Abi> {
-    match arch {
-        AUDIT_ARCH_X86_64 if nr & X32_SYSCALL_BIT != 0 => Some(Abi::X32),
-        AUDIT_ARCH_X86_64 => Some(Abi::X86_64),
-        AUDIT_ARCH_I386 => Some(Abi::X86),
-        AUDIT_ARCH_AARCH64 => Some(Abi::Aarch64),
-        AUDIT_ARCH_ARM => Some(Abi::Arm),
-        _ => None,
     }
 }
 

@@ -48,6 +48,7 @@ use crate::error::{Error, EXIT_SECLAUNCH};
 pub use self::rewrite::RewriteError;
 // What record mode shares: the child, the supervisor, and the listener's protocol.
 pub(crate) use self::child::Plan;
+pub(crate) use self::decode::abi_of;
 pub(crate) use self::kernel::{check_notification_sizes, Answer, Notification};
 pub(crate) use self::ledger::{Ledger, Sink};
 pub(crate) use self::server::Handler;
