@@ -22,8 +22,9 @@ if [ "${1:-}" = "--quick" ]; then
     rounds=30
 fi
 command -v bwrap >/dev/null || echo "note: bwrap is not installed (scripts/setup.sh installs it)" >&2
-cargo build --release --quiet -p seclaunch -p seclaunch-shim -p seclaunch-shim-engine \
-    -p seclaunch-scripts
+cargo build --release --quiet -p seclaunch-scripts
+# The launcher and the shim measured are the ones seclaunch ships (target/dist).
+scripts/build.sh --quiet
 
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
 echo "# seclaunch benchmarks"

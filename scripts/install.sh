@@ -9,9 +9,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 prefix=${1:-${PREFIX:-/usr/local}}
-cargo build --release --locked -p seclaunch -p seclaunch-shim -p seclaunch-shim-engine
+scripts/build.sh
+dist=${CARGO_TARGET_DIR:-target}/dist
 install -d "$prefix/bin" "$prefix/lib/seclaunch"
-install -m 0755 target/release/seclaunch "$prefix/bin/seclaunch"
-install -m 0644 target/release/libsecshim.so target/release/libsecshim_engine.so \
-    "$prefix/lib/seclaunch/"
+install -m 0755 "$dist/seclaunch" "$prefix/bin/seclaunch"
+install -m 0644 "$dist/libsecshim.so" "$dist/libsecshim_engine.so" "$prefix/lib/seclaunch/"
 echo "installed seclaunch into $prefix (shim: $prefix/lib/seclaunch/libsecshim.so)"

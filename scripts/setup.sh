@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the system packages seclaunch's build and tests need, then builds it.
+# Installs the system packages seclaunch's build and tests need, then builds it: the
+# workspace into target/release, and what seclaunch ships into target/dist.
 # Run as root (or with sudo) on Debian or Ubuntu.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,3 +19,4 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 cargo fetch --locked 2>/dev/null || cargo fetch
 cargo build --workspace --release
+scripts/build.sh

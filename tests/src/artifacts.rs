@@ -14,21 +14,20 @@ fn target_dir() -> PathBuf {
     }
 }
 
-/// `target/release`, after building the shim, its engine and the launcher there. The
-/// tests run the artifacts users run, so they are the release builds.
+/// `target/dist`, after `scripts/build.sh` has built there what seclaunch ships: the
+/// shim, its engine and the static launcher. The tests run the artifacts users run.
 pub fn release_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
-        let packages = ["seclaunch-shim", "seclaunch-shim-engine", "seclaunch"];
-        let mut build = Command::new(cargo);
-        build.args(["build", "--release", "--quiet"]);
-        for package in packages {
-            build.args(["-p", package]);
-        }
-        let status = build.status().expect("cargo runs");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/build.sh");
+        let status = Command::new("bash")
+            .arg(script)
+            .arg("--quiet")
+            .env("CARGO_TARGET_DIR", target_dir())
+            .status()
+            .expect("bash runs");
         assert!(status.success(), "building the release artifacts failed");
-        target_dir().join("release")
+        target_dir().join("dist")
     })
 }
 
