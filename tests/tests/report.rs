@@ -320,6 +320,30 @@ impl Running {
         kill(self.pid(), signal).expect("signals the supervisor");
     }
 
+    /// Stops the supervisor, and returns once every one of its threads has stopped: a
+    /// stop signal is only pending when `kill` returns.
+    fn stop(&self) {
+        self.signal(Signal::SIGSTOP);
+        let tasks = format!("/proc/{}/task", self.pid());
+        let stopped = || {
+            let entries = std::fs::read_dir(&tasks).expect("the supervisor's threads");
+            entries.flatten().all(|task| {
+                let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+                // The state follows the command's closing parenthesis.
+                let state = stat.rsplit_once(") ").map(|(_, rest)| rest.chars().next());
+                state == Some(Some('T'))
+            })
+        };
+        let deadline = Instant::now() + DEADLINE;
+        while !stopped() {
+            assert!(
+                Instant::now() < deadline,
+                "the supervisor did not stop in time"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
     /// Waits for the supervisor's own end.
     fn wait(&mut self) -> ExitStatus {
         let deadline = Instant::now() + DEADLINE;
@@ -408,7 +432,7 @@ fn a_call_waiting_on_a_supervisor_that_is_killed_fails_with_enosys() {
     let (_orphan, first) = probe_pid(&run.line());
     assert_eq!(first, "first=199");
     // A stopped supervisor cannot answer: the second call waits in the kernel.
-    run.signal(Signal::SIGSTOP);
+    run.stop();
     run.send_line();
     assert_eq!(run.line(), "calling");
     std::thread::sleep(Duration::from_millis(200));
@@ -426,7 +450,7 @@ fn allowed_calls_never_reach_the_supervisor() {
     let profile = sentinel_profile(&dir);
     let mut run = Running::start(seclaunch(&["--report"], &profile, &["allowed"]));
     assert_eq!(run.line(), "ready");
-    run.signal(Signal::SIGSTOP);
+    run.stop();
     run.send_line();
     assert_eq!(run.line(), "done failed=0");
     run.signal(Signal::SIGCONT);
