@@ -111,33 +111,39 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(err) => return clap_exit(&err),
     };
-    let out = match &cli.command {
-        Some(Command::Record(args)) => match record::run(args) {
-            Ok(status) => return ExitCode::from(status),
-            Err(err) => Err(err),
-        },
+    let outcome = match &cli.command {
         Some(command) => dispatch(command),
-        None => match run::run(&cli.run) {
-            Ok(run::Done::Print(text)) => Ok(text.into_bytes()),
-            Ok(run::Done::Exit(status)) => return ExitCode::from(status),
-            Err(err) => Err(err),
-        },
+        None => run::run(&cli.run).map(|done| match done {
+            run::Done::Print(text) => Outcome::Print(text.into_bytes()),
+            run::Done::Exit(status) => Outcome::Exit(status),
+        }),
     };
-    match out.and_then(|out| write_stdout(&out)) {
+    let printed = match outcome {
+        Ok(Outcome::Exit(status)) => return ExitCode::from(status),
+        Ok(Outcome::Print(out)) => write_stdout(&out),
+        Err(err) => Err(err),
+    };
+    match printed {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => fail(&err),
     }
 }
 
-/// What the command prints on standard output.
-fn dispatch(command: &Command) -> Result<Vec<u8>, Error> {
+/// How a command ends: with what it prints on standard output, or, for those that run
+/// a program, with the program's exit status.
+enum Outcome {
+    Print(Vec<u8>),
+    Exit(u8),
+}
+
+fn dispatch(command: &Command) -> Result<Outcome, Error> {
+    let text = |t: String| Outcome::Print(t.into_bytes());
     Ok(match command {
-        Command::Check(args) => check::run(args)?.to_string().into_bytes(),
-        Command::Compile(args) => compile_cmd::run(args)?,
-        Command::Explain(args) => explain::run(args)?.to_string().into_bytes(),
-        Command::Completions(args) => completions(args.shell),
-        // `main` runs it itself, to end with the program's exit status.
-        Command::Record(args) => return record::run(args).map(|_| Vec::new()),
+        Command::Check(args) => text(check::run(args)?.to_string()),
+        Command::Compile(args) => Outcome::Print(compile_cmd::run(args)?),
+        Command::Explain(args) => text(explain::run(args)?.to_string()),
+        Command::Completions(args) => Outcome::Print(completions(args.shell)),
+        Command::Record(args) => Outcome::Exit(record::run(args)?),
     })
 }
 
