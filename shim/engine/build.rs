@@ -10,6 +10,7 @@ use std::process::Command;
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-env-changed=CC");
     match static_unwinder() {
         Some(archive) => {
             let dir = archive.parent().expect("an absolute path has a parent");
