@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use crate::action::Action;
 use crate::arch::{Abi, X32_SYSCALL_BIT};
-use crate::asm::{Asm, AsmError, To};
+use crate::asm::{Asm, AsmError, Label, To};
 use crate::bpf::{self, data, sock_filter, JEQ, JGE, JGT, JMP, K};
 use crate::db::{Database, Decision, Half, Node, WordOp};
 
@@ -80,7 +80,14 @@ pub fn generate(db: &Database, plan: &Plan) -> Result<Vec<sock_filter>, CodegenE
     for (layout, section) in layouts.iter().zip(sections) {
         asm.mark(section);
         asm.insn(bpf::load(data::NR));
-        search(&mut asm, &layout.intervals, plan.default_action.ret());
+        let costs = Costs::of(&layout.intervals);
+        search(
+            &mut asm,
+            &layout.intervals,
+            &costs.0,
+            plan.default_action.ret(),
+            None,
+        );
     }
     let program = asm.finish()?;
     if program.len() > bpf::MAX_INSNS {
@@ -203,27 +210,135 @@ fn stub_rejects(plan: &Plan, group: &[Abi], nr: u32) -> bool {
     }
 }
 
-/// A binary search over intervals, with the syscall number in A. `default` is the
-/// default action's return value, for the trees.
-fn search(asm: &mut Asm, intervals: &[(u32, Target)], default: u32) {
-    match intervals {
-        [] => asm.insn(bpf::ret(BAD_ARCH.ret())),
-        [(_, target)] => leaf(asm, target, default),
-        _ => {
-            let mid = intervals.len() / 2;
-            let upper = asm.label();
-            asm.cond(JMP | JGE | K, intervals[mid].0, To::Label(upper), To::Next);
-            search(asm, &intervals[..mid], default);
-            asm.mark(upper);
-            search(asm, &intervals[mid..], default);
+/// How far ahead a part of the search may end and still have its jumps reach the
+/// returns placed after it: the reach of a conditional jump, less room for the
+/// returns themselves. A wrong estimate costs a trampoline, never a wrong jump.
+const POOL_REACH: usize = 255 - 16;
+
+/// The return instructions of one part of the search, placed once after it: most
+/// leaves of the search (and of argument trees) return one of a few values, and a
+/// jump to a shared `ret` executes exactly as a jump to a private one does. The
+/// kernel's cost of attaching a filter (converting and JIT-compiling it) grows with
+/// its length, so shared returns make every install cheaper.
+#[derive(Default)]
+struct Returns {
+    labels: Vec<(u32, Label)>,
+}
+
+impl Returns {
+    /// The label of the shared `ret value`.
+    fn of(&mut self, asm: &mut Asm, value: u32) -> Label {
+        if let Some((_, label)) = self.labels.iter().find(|(v, _)| *v == value) {
+            return *label;
+        }
+        let label = asm.label();
+        self.labels.push((value, label));
+        label
+    }
+
+    /// Places the shared returns here.
+    fn place(self, asm: &mut Asm) {
+        for (value, label) in self.labels {
+            asm.mark(label);
+            asm.insn(bpf::ret(value));
         }
     }
 }
 
-fn leaf(asm: &mut Asm, target: &Target, default: u32) {
+/// An estimate of the instructions each interval's leaf takes beyond the search's
+/// jumps, as prefix sums: nothing for a return (it is shared), and for an argument
+/// tree a load, an AND and a jump for each of its nodes.
+struct Costs(Vec<usize>);
+
+impl Costs {
+    fn of(intervals: &[(u32, Target)]) -> Costs {
+        let mut sums = Vec::with_capacity(intervals.len() + 1);
+        let mut total = 0;
+        sums.push(0);
+        for (_, target) in intervals {
+            if let Target::Tree(node) = target {
+                total += 3 * topological(node).len();
+            }
+            sums.push(total);
+        }
+        Costs(sums)
+    }
+}
+
+/// A binary search over intervals, with the syscall number in A. `sums` are the
+/// [`Costs`] of exactly these intervals (one more entry than intervals); `default` is
+/// the default action's return value, for the trees; `pool` holds the shared returns
+/// of the enclosing part, if one is open.
+fn search(
+    asm: &mut Asm,
+    intervals: &[(u32, Target)],
+    sums: &[usize],
+    default: u32,
+    pool: Option<&mut Returns>,
+) {
+    match intervals {
+        [] => asm.insn(bpf::ret(BAD_ARCH.ret())),
+        [(_, target)] => leaf(asm, target, default, pool),
+        _ => {
+            let cost = sums[intervals.len()] - sums[0] + intervals.len() - 1;
+            let mut own = None;
+            let pool = match pool {
+                Some(pool) => Some(pool),
+                None if cost <= POOL_REACH => Some(own.insert(Returns::default())),
+                None => None,
+            };
+            split(asm, intervals, sums, default, pool);
+            if let Some(own) = own {
+                own.place(asm);
+            }
+        }
+    }
+}
+
+/// The jump at the middle of `intervals` (two or more) and the two halves after it.
+fn split(
+    asm: &mut Asm,
+    intervals: &[(u32, Target)],
+    sums: &[usize],
+    default: u32,
+    mut pool: Option<&mut Returns>,
+) {
+    let mid = intervals.len() / 2;
+    let (lower, upper) = intervals.split_at(mid);
+    let (lower_sums, upper_sums) = (&sums[..=mid], &sums[mid..]);
+    // A half that is one return, with a pool open, is a jump to the shared return.
+    let mut shared = |asm: &mut Asm, half: &[(u32, Target)]| match (half, pool.as_deref_mut()) {
+        ([(_, Target::Ret(value))], Some(pool)) => Some(pool.of(asm, *value)),
+        _ => None,
+    };
+    let lower_ret = shared(asm, lower);
+    let upper_ret = shared(asm, upper);
+    let upper_label = match (upper_ret, lower_ret) {
+        (None, None) => Some(asm.label()),
+        _ => None,
+    };
+    let jt = match (upper_ret, upper_label) {
+        (Some(label), _) | (None, Some(label)) => To::Label(label),
+        // The lower half is a shared return, so the upper half follows the jump.
+        (None, None) => To::Next,
+    };
+    let jf = lower_ret.map_or(To::Next, To::Label);
+    asm.cond(JMP | JGE | K, upper[0].0, jt, jf);
+    if lower_ret.is_none() {
+        search(asm, lower, lower_sums, default, pool.as_deref_mut());
+    }
+    if upper_ret.is_none() {
+        if let Some(label) = upper_label {
+            asm.mark(label);
+        }
+        search(asm, upper, upper_sums, default, pool);
+    }
+}
+
+fn leaf(asm: &mut Asm, target: &Target, default: u32, pool: Option<&mut Returns>) {
     match target {
         Target::Ret(value) => asm.insn(bpf::ret(*value)),
-        Target::Tree(node) => tree(asm, node, default),
+        Target::Tree(node) => tree(asm, node, default, pool),
     }
 }
 
@@ -234,7 +349,7 @@ fn leaf(asm: &mut Asm, target: &Target, default: u32) {
 /// in an order where every block comes after all blocks that jump to it, as classic BPF
 /// only jumps forward. A block loads its word unless its only predecessor is an unmasked
 /// test of the same word, which leaves that word in A.
-fn tree(asm: &mut Asm, root: &Node, default: u32) {
+fn tree(asm: &mut Asm, root: &Node, default: u32, mut pool: Option<&mut Returns>) {
     let order = topological(root);
     let index: HashMap<*const Node, usize> = order
         .iter()
@@ -252,12 +367,32 @@ fn tree(asm: &mut Asm, root: &Node, default: u32) {
             }
         }
     }
-    let labels: Vec<_> = order.iter().map(|_| asm.label()).collect();
+    let ret = |node: &Node| match node {
+        Node::Leaf(Decision::Act(action)) => Some(action.ret()),
+        Node::Leaf(Decision::Default) => Some(default),
+        Node::Test { .. } => None,
+    };
+    // With a pool open, the tree's returns are the pool's; the root is never a leaf
+    // here (a tree that only returns is an interval's return).
+    let labels: Vec<_> = order
+        .iter()
+        .map(|node| match (ret(node), pool.as_deref_mut()) {
+            (Some(value), Some(pool)) => pool.of(asm, value),
+            _ => asm.label(),
+        })
+        .collect();
     for (i, node) in order.iter().enumerate() {
+        if let (Some(value), None) = (ret(node), &pool) {
+            asm.mark(labels[i]);
+            asm.insn(bpf::ret(value));
+            continue;
+        }
+        if ret(node).is_some() {
+            continue;
+        }
         asm.mark(labels[i]);
         match node {
-            Node::Leaf(Decision::Act(action)) => asm.insn(bpf::ret(action.ret())),
-            Node::Leaf(Decision::Default) => asm.insn(bpf::ret(default)),
+            Node::Leaf(_) => {}
             Node::Test {
                 arg,
                 half,
