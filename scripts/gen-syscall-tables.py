@@ -158,6 +158,8 @@ def render(crate):
         "",
         "/// Linux version of the headers the tables come from.",
         f'pub(super) const KERNEL: &str = "{kernel}";',
+        "",
+        "use super::name::{n, Name};",
     ]
     for stem, arch in ABIS:
         by_name, by_number = abi_table(crate, stem, arch)
@@ -165,23 +167,23 @@ def render(crate):
             "",
             f"/// {arch}: (name, number), sorted by name. A `const`, so that the search",
             "/// keys can be derived from it at compile time.",
-            f"pub(super) const {stem}_BY_NAME: &[(&str, u32)] = &[",
+            f"pub(super) const {stem}_BY_NAME: &[(Name, u32)] = &[",
         ]
-        out += [f'    ("{name}", {nr}),' for name, nr in by_name]
+        out += [f'    (n("{name}"), {nr}),' for name, nr in by_name]
         out += [
             "];",
             "",
             f"/// {arch}: (number, name), sorted by number; one name per number.",
-            f"pub(super) static {stem}_BY_NUMBER: &[(u32, &str)] = &[",
+            f"pub(super) static {stem}_BY_NUMBER: &[(u32, Name)] = &[",
         ]
-        out += [f'    ({nr}, "{name}"),' for nr, name in by_number]
+        out += [f'    ({nr}, n("{name}")),' for nr, name in by_number]
         out.append("];")
     out += [
         "",
         f"/// Every syscall name of every architecture in {CRATE}, sorted.",
-        "pub(super) static ALL_NAMES: &[&str] = &[",
+        "pub(super) static ALL_NAMES: &[Name] = &[",
     ]
-    out += [f'    "{name}",' for name in every_name(crate)]
+    out += [f'    n("{name}"),' for name in every_name(crate)]
     out.append("];")
     return "\n".join(out) + "\n"
 

@@ -86,7 +86,7 @@ fn every_number_libseccomp_knows_is_ours() {
         let mut agreed = 0;
         let mut multiplexed = 0;
         let mut unknown_to_libseccomp = Vec::new();
-        for &(name, nr) in syscalls::table(abi) {
+        for (name, nr) in syscalls::table(abi) {
             match libseccomp_number(abi, name) {
                 Some(theirs) if theirs == nr => agreed += 1,
                 Some(theirs) => {
@@ -122,7 +122,7 @@ fn i386_multiplexed_calls_have_direct_numbers_in_our_table() {
 fn libseccomp_knows_no_syscall_the_tables_lack() {
     let mut missing = BTreeSet::new();
     for abi in Abi::ALL {
-        for &name in syscalls::known_names() {
+        for name in syscalls::known_names() {
             if let Some(theirs) = libseccomp_number(abi, name) {
                 if syscalls::number(abi, name) != Some(theirs) {
                     missing.insert(format!("{abi} {name} = {theirs}"));

@@ -123,7 +123,7 @@ fn numbers_agree_with_the_reference_table() {
                 (None, None) => {}
             }
         }
-        for &(name, _) in syscalls::table(abi) {
+        for (name, _) in syscalls::table(abi) {
             if !rows.iter().any(|row| row.name == name) {
                 ours_only.insert(format!("{abi} {name}"));
             }

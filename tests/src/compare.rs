@@ -120,9 +120,7 @@ fn compare_abi(
     tally: &mut Tally,
 ) {
     // arm's private calls sit at 0xf0000 and up: their range is tried on its own.
-    let regular = syscalls::table(abi)
-        .iter()
-        .map(|(_, nr)| nr & !X32_SYSCALL_BIT);
+    let regular = syscalls::table(abi).map(|(_, nr)| nr & !X32_SYSCALL_BIT);
     let top = regular.filter(|nr| *nr < ARM_PRIVATE).max().unwrap_or(0);
     let private = if abi == Abi::Arm {
         ARM_PRIVATE..ARM_PRIVATE + 16

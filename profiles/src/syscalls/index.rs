@@ -9,6 +9,8 @@
 //! slots as names, each slot empty or holding a position in the syscall table.
 
 /// A slot that holds no position.
+use super::name::Name;
+
 const EMPTY: u16 = u16::MAX;
 
 /// The hash index of one table of (name, number) pairs.
@@ -26,7 +28,7 @@ impl NameIndex {
     }
 
     /// The position of `name` in `table`, the table this index was built from.
-    pub(super) fn position(&self, table: &[(&str, u32)], name: &str) -> Option<usize> {
+    pub(super) fn position(&self, table: &[(Name, u32)], name: &str) -> Option<usize> {
         let key = prefix_key(name);
         let mask = self.slots.len().wrapping_sub(1);
         let start = slot_hash(key);
@@ -40,7 +42,9 @@ impl NameIndex {
             let position = usize::from(slot);
             // Equal keys mean equal names up to 16 bytes; longer names may share one.
             if self.keys.get(position) == Some(&key)
-                && table.get(position).is_some_and(|&(n, _)| n == name)
+                && table
+                    .get(position)
+                    .is_some_and(|(n, _)| n.as_bytes() == name.as_bytes())
             {
                 return Some(position);
             }
@@ -51,10 +55,10 @@ impl NameIndex {
     /// How many slots a lookup of the name at `position` reads (1 when it sits in its
     /// home slot), or `None` if the index does not lead to it.
     #[cfg(test)]
-    pub(super) fn probes(&self, table: &[(&str, u32)], position: usize) -> Option<usize> {
-        let &(name, _) = table.get(position)?;
+    pub(super) fn probes(&self, table: &[(Name, u32)], position: usize) -> Option<usize> {
+        let (name, _) = table.get(position)?;
         let mask = self.slots.len() - 1;
-        let start = slot_hash(prefix_key(name));
+        let start = slot_hash(prefix_key(name.as_str()));
         (0..self.slots.len())
             .map(|probe| self.slots[(start + probe) & mask])
             .take_while(|&slot| slot != EMPTY)
@@ -68,7 +72,10 @@ impl NameIndex {
 /// Syscall names hold no NUL byte, so two names of at most 16 bytes are equal exactly
 /// when their keys are; every name of the five ABIs but a few dozen is that short.
 pub(super) const fn prefix_key(name: &str) -> u128 {
-    let bytes = name.as_bytes();
+    prefix_key_of(name.as_bytes())
+}
+
+const fn prefix_key_of(bytes: &[u8]) -> u128 {
     let mut key = [0_u8; 16];
     let mut i = 0;
     while i < bytes.len() && i < key.len() {
@@ -92,12 +99,12 @@ const fn slot_hash(key: u128) -> usize {
 }
 
 /// The `prefix_key` of each name of `table`.
-pub(super) const fn keys_of<const N: usize>(table: &[(&str, u32)]) -> [u128; N] {
+pub(super) const fn keys_of<const N: usize>(table: &[(Name, u32)]) -> [u128; N] {
     assert!(table.len() == N);
     let mut keys = [0; N];
     let mut i = 0;
     while i < N {
-        keys[i] = prefix_key(table[i].0);
+        keys[i] = prefix_key_of(table[i].0.const_bytes());
         i += 1;
     }
     keys

@@ -33,10 +33,12 @@
 
 mod generated;
 mod index;
+mod name;
 #[cfg(test)]
 mod tests;
 
 use self::index::NameIndex;
+use self::name::Name;
 use crate::arch::Abi;
 
 /// Linux version (`major.minor`) of the headers the tables were generated from.
@@ -44,9 +46,9 @@ pub const TABLES_KERNEL: &str = generated::KERNEL;
 
 /// One ABI's tables.
 struct AbiTables {
-    by_name: &'static [(&'static str, u32)],
+    by_name: &'static [(Name, u32)],
     index: NameIndex,
-    by_number: &'static [(u32, &'static str)],
+    by_number: &'static [(u32, Name)],
 }
 
 /// The tables of one ABI, with its name index computed at compile time: one key per
@@ -83,8 +85,11 @@ fn tables(abi: Abi) -> &'static AbiTables {
 ///
 /// A number can appear under two names: on arm, `sync_file_range2` is the header's
 /// alias of `arm_sync_file_range` (341).
-pub fn table(abi: Abi) -> &'static [(&'static str, u32)] {
-    tables(abi).by_name
+pub fn table(abi: Abi) -> impl ExactSizeIterator<Item = (&'static str, u32)> + Clone {
+    tables(abi)
+        .by_name
+        .iter()
+        .map(|(name, nr)| (name.as_str(), *nr))
 }
 
 /// The kernel's number for `name` on `abi`, or `None` if that ABI has no such syscall.
@@ -105,7 +110,7 @@ pub fn number(abi: Abi, name: &str) -> Option<u32> {
 pub fn name(abi: Abi, nr: u32) -> Option<&'static str> {
     let entries = tables(abi).by_number;
     let index = entries.binary_search_by_key(&nr, |&(n, _)| n).ok()?;
-    entries.get(index).map(|&(_, name)| name)
+    entries.get(index).map(|(_, name)| name.as_str())
 }
 
 /// Whether `name` is a syscall on any architecture of the headers, not only on the five
@@ -114,12 +119,14 @@ pub fn name(abi: Abi, nr: u32) -> Option<&'static str> {
 pub fn is_known(name: &str) -> bool {
     // The hashed tables of the five ABIs first: they answer for nearly every name.
     Abi::ALL.iter().any(|abi| number(*abi, name).is_some())
-        || generated::ALL_NAMES.binary_search(&name).is_ok()
+        || generated::ALL_NAMES
+            .binary_search_by(|known| known.as_bytes().cmp(name.as_bytes()))
+            .is_ok()
 }
 
 /// Every syscall name of every architecture of the headers, sorted.
-pub fn known_names() -> &'static [&'static str] {
-    generated::ALL_NAMES
+pub fn known_names() -> impl ExactSizeIterator<Item = &'static str> + Clone {
+    generated::ALL_NAMES.iter().map(Name::as_str)
 }
 
 /// The highest syscall number of `abi`.

@@ -11,7 +11,7 @@ use seclaunch_scripts::default_resolved;
 use seclaunch_tests::reference;
 
 fn shape(program: &[sock_filter], abi: Abi) -> (f64, usize) {
-    let numbers: Vec<u32> = syscalls::table(abi).iter().map(|(_, nr)| *nr).collect();
+    let numbers: Vec<u32> = syscalls::table(abi).map(|(_, nr)| nr).collect();
     let mut total = 0usize;
     let mut worst = 0usize;
     for nr in &numbers {
