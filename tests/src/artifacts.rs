@@ -36,9 +36,15 @@ pub fn shim() -> PathBuf {
     release_dir().join("libsecshim.so")
 }
 
-/// The `seclaunch` binary.
+/// The `seclaunch` binary: the fast start, which hands what it does not launch itself
+/// to [`full_launcher`].
 pub fn launcher() -> PathBuf {
     release_dir().join("seclaunch")
+}
+
+/// `seclaunch-full`, the full launcher.
+pub fn full_launcher() -> PathBuf {
+    release_dir().join("seclaunch-full")
 }
 
 /// The C programs of `tests/c`, built into `target/e2e-c`.
@@ -85,6 +91,21 @@ pub fn report_probe() -> &'static Path {
         let out = target_dir().join("e2e-c");
         std::fs::create_dir_all(&out).expect("creates target/e2e-c");
         cc(&out.join("report_probe"), &[&src], &["-lpthread"])
+    })
+}
+
+/// `launch_state.c`, dynamically linked and statically linked, built once per test
+/// binary like [`probes`].
+pub fn launch_state_probes() -> &'static (PathBuf, PathBuf) {
+    static PROBES: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
+    PROBES.get_or_init(|| {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("c/launch_state.c");
+        let out = target_dir().join("e2e-c");
+        std::fs::create_dir_all(&out).expect("creates target/e2e-c");
+        (
+            cc(&out.join("launch_state"), &[&src], &[]),
+            cc(&out.join("launch_state-static"), &[&src], &["-static"]),
+        )
     })
 }
 
