@@ -22,7 +22,7 @@ use profiles::bpf::{from_bytes, to_bytes};
 use profiles::install;
 use seclaunch_scripts::default_resolved;
 use seclaunch_scripts::timing::{measure, median, micros, ratio, table, variant};
-use seclaunch_tests::artifacts::{launcher, release_dir, shim};
+use seclaunch_tests::artifacts::{full_launcher, launcher, release_dir, shim};
 use seclaunch_tests::reference;
 use seclaunch_tests::run::{clean_command, handoff_for, Handoff};
 
@@ -130,7 +130,7 @@ fn unfiltered_group(rounds: usize, work: &Path) {
     let ours = work.join("seclaunch-default.bpf");
     let frame = handoff::decode(&handoff.frame, None).expect("decodes");
     std::fs::write(&ours, frame.program).unwrap();
-    let (shim, launcher) = (shim(), launcher());
+    let (shim, launcher, full) = (shim(), launcher(), full_launcher());
     let mut variants = vec![
         variant("/bin/true", || true_with(&[])),
         variant("env /bin/true", || {
@@ -161,7 +161,7 @@ fn unfiltered_group(rounds: usize, work: &Path) {
             }
         }),
         variant("shim, first install from SECLAUNCH_PROFILE=p.json", {
-            let shim = shim.clone();
+            let (shim, json) = (shim.clone(), json.clone());
             move || {
                 true_with(&[
                     ("LD_PRELOAD", shim.as_os_str()),
@@ -186,6 +186,33 @@ fn unfiltered_group(rounds: usize, work: &Path) {
             move || {
                 let mut c = clean_command(&launcher);
                 c.args(["--mode", "exec", "/bin/true"]);
+                c
+            }
+        }),
+        variant("seclaunch-full /bin/true (the full launcher alone)", {
+            let full = full.clone();
+            move || {
+                let mut c = clean_command(&full);
+                c.arg("/bin/true");
+                c
+            }
+        }),
+        variant(
+            "seclaunch -p default.json /bin/true (compiled by the full launcher)",
+            {
+                let (launcher, json) = (launcher.clone(), json.clone());
+                move || {
+                    let mut c = clean_command(&launcher);
+                    c.arg("-p").arg(&json).arg("/bin/true");
+                    c
+                }
+            },
+        ),
+        variant("seclaunch-full -p default.json /bin/true", {
+            let json = json.clone();
+            move || {
+                let mut c = clean_command(&full);
+                c.arg("-p").arg(&json).arg("/bin/true");
                 c
             }
         }),
