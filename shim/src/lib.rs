@@ -57,7 +57,8 @@ const FLAG_TSYNC: u32 = 1;
 #[link_section = ".init_array"]
 static CONSTRUCTOR: extern "C" fn(c_int, *const *const c_char, *const *const c_char) = secshim_init;
 
-extern "C" fn secshim_init(_: c_int, _: *const *const c_char, _: *const *const c_char) {
+extern "C" fn secshim_init(_: c_int, _: *const *const c_char, envp: *const *const c_char) {
+    sys::note_initial_env(envp);
     let verbose = sys::getenv(VERBOSE_VAR) == Some(b"1");
     let mut message = [0u8; MESSAGE_LEN];
     match run(&mut message) {
@@ -154,9 +155,7 @@ fn fulfil<'m>(
     match request {
         Request::Handoff(value) => {
             let announce = handoff::parse_announce(value).or_else(handoff_failure)?;
-            let mapping = map_handoff(&announce)?;
-            let frame = handoff::decode(mapping.bytes(), Some(&announce));
-            finish(&frame.or_else(handoff_failure)?, active)
+            install_handoff(&announce, active)
         }
         Request::Default | Request::Profile(b"default") if precompiled_applies() => {
             match handoff::precompiled_default().map(|frame| handoff::decode(frame, None)) {
@@ -218,20 +217,18 @@ fn precompiled_applies() -> bool {
 
 const HANDOFF_WHAT: &[u8] = b"reading the launcher's filter (SECLAUNCH_HANDOFF)";
 
-/// Maps the file `SECLAUNCH_HANDOFF` announces, then closes its fd; the mapping is
-/// removed once the filter is installed, so the program sees neither.
-fn map_handoff(announce: &Announce) -> Result<sys::Mapping, Failure<'static>> {
-    let mapped = sys::file_size(announce.fd).and_then(|size| {
-        // A file of another length than announced fails the check in decode; the
-        // mapping never exceeds a frame plus the byte that shows it is too long.
-        let len = (size as usize).min(announce.len + 1).min(MAX_FRAME_LEN + 1);
-        if len == 0 {
-            return Err(libc::ENODATA);
-        }
-        sys::map_file(announce.fd, len)
-    });
+/// Reads the frame `SECLAUNCH_HANDOFF` announces onto this function's stack, closes
+/// its fd, so that the program never sees it, and installs the frame.
+#[inline(never)]
+fn install_handoff(announce: &Announce, active: Option<Marker>) -> Result<Done, Failure<'static>> {
+    // One byte more than announced shows a file that is too long.
+    let mut buf = [core::mem::MaybeUninit::<u8>::uninit(); MAX_FRAME_LEN + 1];
+    let want = (announce.len + 1).min(buf.len());
+    let read = sys::pread_full(announce.fd, &mut buf[..want], 0);
     sys::close(announce.fd);
-    mapped.or_else(|err| fail(HANDOFF_WHAT, Why::Errno(err)))
+    let bytes = read.or_else(|err| fail(HANDOFF_WHAT, Why::Errno(err)))?;
+    let frame = handoff::decode(bytes, Some(announce)).or_else(handoff_failure)?;
+    finish(&frame, active)
 }
 
 /// A refused announcement or frame.
@@ -325,12 +322,27 @@ fn install(frame: &Frame<'_>) -> Result<(), Failure<'static>> {
     }
 }
 
-/// Removes the request and leaves the marker for the process's children.
+/// Removes the request and leaves the marker for the process's children. Where it can,
+/// it writes the marker over the request's own string, and so allocates nothing.
 fn mark_installed(marker: Marker) -> Result<(), Failure<'static>> {
-    clear_request();
     leave_preload();
+    // An older marker: this process was under another filter already.
+    sys::erase_env(ACTIVE_VAR);
     let mut text = [0u8; handoff::MARKER_LEN];
     let n = handoff::format_marker(&marker, &mut text);
+    let mut entry = [0u8; 17 + handoff::MARKER_LEN];
+    let name = ACTIVE_VAR.to_bytes();
+    entry[..name.len()].copy_from_slice(name);
+    entry[name.len()] = b'=';
+    entry[name.len() + 1..name.len() + 1 + n].copy_from_slice(&text[..n]);
+    let entry = &entry[..name.len() + 1 + n];
+    let placed = [HANDOFF_VAR, PROFILE_VAR]
+        .iter()
+        .any(|var| sys::rewrite_env(var.to_bytes(), entry));
+    clear_request();
+    if placed {
+        return Ok(());
+    }
     let mut value = [0u8; handoff::MARKER_LEN + 1];
     let marker = c_string(&mut value, &[&text[..n]]);
     match marker {
@@ -372,20 +384,26 @@ fn leave_preload() {
     if !dropped {
         return;
     }
+    if at == 0 {
+        sys::erase_env(PRELOAD_VAR);
+        return;
+    }
+    let mut entry = [0u8; 11 + 4096];
+    entry[..11].copy_from_slice(b"LD_PRELOAD=");
+    entry[11..11 + at].copy_from_slice(&kept[..at]);
+    if sys::rewrite_env(PRELOAD_VAR.to_bytes(), &entry[..11 + at]) {
+        return;
+    }
     let mut value = [0u8; 4097];
-    match c_string(&mut value, &[&kept[..at]]) {
-        Some(_) if at == 0 => sys::unsetenv(PRELOAD_VAR),
-        Some(rest) => {
-            // Out of memory leaves the list as it was: a cost, not a hole.
-            let _ = sys::setenv(PRELOAD_VAR, rest);
-        }
-        None => {}
+    if let Some(rest) = c_string(&mut value, &[&kept[..at]]) {
+        // Out of memory leaves the list as it was: a cost, not a hole.
+        let _ = sys::setenv(PRELOAD_VAR, rest);
     }
 }
 
 fn clear_request() {
-    sys::unsetenv(HANDOFF_VAR);
-    sys::unsetenv(PROFILE_VAR);
+    sys::erase_env(HANDOFF_VAR);
+    sys::erase_env(PROFILE_VAR);
 }
 
 /// Whether the kernel has this process in seccomp filter mode. `PR_GET_SECCOMP` answers
@@ -408,10 +426,10 @@ fn in_filter_mode(query_allowed: bool) -> bool {
 /// The digit after `Seccomp:` in `/proc/self/status`.
 fn status_seccomp_mode() -> Option<u8> {
     let fd = sys::open_read(c"/proc/self/status").ok()?;
-    let mut buf = [0u8; 4096];
+    let mut buf = [core::mem::MaybeUninit::<u8>::uninit(); 4096];
     let read = sys::pread_full(fd, &mut buf, 0);
     sys::close(fd);
-    let text = &buf[..read.ok()?];
+    let text = read.ok()?;
     let key = b"\nSeccomp:\t";
     let at = text.windows(key.len()).position(|w| w == key)? + key.len();
     text.get(at).copied()

@@ -2,6 +2,88 @@
 //! checks nothing beyond its own contract; the decisions live in `lib.rs`.
 
 use core::ffi::{c_char, c_void, CStr};
+use core::sync::atomic::{AtomicPtr, Ordering};
+
+/// The environment array the loader passed to the constructor: the kernel's, on the
+/// process's initial stack.
+static INITIAL_ENV: AtomicPtr<*const c_char> = AtomicPtr::new(core::ptr::null_mut());
+
+/// Records the environment array the constructor was called with.
+pub fn note_initial_env(envp: *const *const c_char) {
+    INITIAL_ENV.store(envp.cast_mut(), Ordering::Relaxed);
+}
+
+/// The current environment's first `name=` entry, if it is one of the strings the
+/// kernel put on the initial stack: its address and length. Only those are edited in
+/// place; they are writable, and they are what `/proc/self/environ` shows. A string
+/// set by a constructor before the shim's (on the heap, or one of its own) is not.
+fn stack_entry(name: &[u8]) -> Option<(*mut u8, usize)> {
+    let initial = INITIAL_ENV.load(Ordering::Relaxed);
+    if initial.is_null() {
+        return None;
+    }
+    // SAFETY: `environ` is glibc's current environment array, null-terminated, and the
+    // initial one is the loader's, null-terminated too; their strings are
+    // NUL-terminated. The constructor runs before any thread of ours exists.
+    unsafe {
+        let mut entry = libc::environ.cast_const();
+        let found = loop {
+            let p = *entry;
+            if p.is_null() {
+                return None;
+            }
+            let text = CStr::from_ptr(p).to_bytes();
+            if text.len() > name.len() && text.starts_with(name) && text[name.len()] == b'=' {
+                break p;
+            }
+            entry = entry.add(1);
+        };
+        // The kernel's strings lie above the pointer arrays on the stack; the heap and
+        // every library's data lie below it.
+        if (found as usize) <= initial as usize {
+            return None;
+        }
+        let mut at = initial.cast_const();
+        while !(*at).is_null() {
+            if *at == found.cast_const() {
+                return Some((found.cast::<u8>(), CStr::from_ptr(found).to_bytes().len()));
+            }
+            at = at.add(1);
+        }
+        None
+    }
+}
+
+/// Writes `text` (`KEY=value`) over the kernel's string of the entry `name=`, if it is
+/// at least as long, and zeroes the rest of it; the entry then reads as `text`. False
+/// if nothing was written.
+pub fn rewrite_env(name: &[u8], text: &[u8]) -> bool {
+    let Some((p, len)) = stack_entry(name) else {
+        return false;
+    };
+    if text.len() > len || text.contains(&0) {
+        return false;
+    }
+    // SAFETY: `p` is a writable string of `len` bytes and its NUL (stack_entry); no
+    // reference to it is used after this (the values read from it were copied).
+    unsafe {
+        core::ptr::copy_nonoverlapping(text.as_ptr(), p, text.len());
+        core::ptr::write_bytes(p.add(text.len()), 0, len - text.len());
+    }
+    true
+}
+
+/// Removes `name` from the environment, and zeroes the kernel's string of it, so that
+/// `/proc/self/environ` no longer shows it either.
+pub fn erase_env(name: &CStr) {
+    let stack = stack_entry(name.to_bytes());
+    unsetenv(name);
+    if let Some((p, len)) = stack {
+        // SAFETY: as in rewrite_env; unsetenv took the pointer out of the environment
+        // array, so nothing reads the string any more.
+        unsafe { core::ptr::write_bytes(p, 0, len) };
+    }
+}
 
 /// The value of environment variable `name` (NUL-terminated), if set.
 pub fn getenv(name: &CStr) -> Option<&'static [u8]> {
@@ -34,12 +116,18 @@ pub fn errno() -> i32 {
     unsafe { *libc::__errno_location() }
 }
 
-/// Reads up to `buf.len()` bytes at `offset` of `fd`, retrying on EINTR and short reads.
-pub fn pread_full(fd: i32, buf: &mut [u8], offset: usize) -> Result<usize, i32> {
+/// Reads up to `buf.len()` bytes at `offset` of `fd` into `buf`, which need not be
+/// initialised, retrying on EINTR and short reads; the bytes read. Only those are
+/// touched, so a large buffer on the stack costs the pages the data fills.
+pub fn pread_full(
+    fd: i32,
+    buf: &mut [core::mem::MaybeUninit<u8>],
+    offset: usize,
+) -> Result<&[u8], i32> {
     let mut done = 0;
     while done < buf.len() {
         let rest = &mut buf[done..];
-        // SAFETY: `rest` is writable for `rest.len()` bytes.
+        // SAFETY: `rest` is writable for `rest.len()` bytes; pread writes no more.
         let n = unsafe {
             libc::pread(
                 fd,
@@ -55,61 +143,8 @@ pub fn pread_full(fd: i32, buf: &mut [u8], offset: usize) -> Result<usize, i32> 
             _ => return Err(errno()),
         }
     }
-    Ok(done)
-}
-
-/// The size of the file `fd` refers to.
-pub fn file_size(fd: i32) -> Result<u64, i32> {
-    // SAFETY: an all-zero `stat` is a valid value of the plain C struct.
-    let mut st: libc::stat = unsafe { core::mem::zeroed() };
-    // SAFETY: `st` is a valid, writable `struct stat`.
-    if unsafe { libc::fstat(fd, &mut st) } != 0 {
-        return Err(errno());
-    }
-    Ok(st.st_size as u64)
-}
-
-/// A read-only private mapping of a file, unmapped when dropped.
-pub struct Mapping {
-    addr: *mut c_void,
-    len: usize,
-}
-
-impl Mapping {
-    /// The mapped bytes.
-    pub fn bytes(&self) -> &[u8] {
-        // SAFETY: `addr` is a live read-only mapping of `len` bytes, unmapped only when
-        // `self` is dropped, which the borrow outlives not.
-        unsafe { core::slice::from_raw_parts(self.addr.cast::<u8>(), self.len) }
-    }
-}
-
-impl Drop for Mapping {
-    fn drop(&mut self) {
-        // SAFETY: unmaps exactly the mapping made in `map_file`, once.
-        unsafe { libc::munmap(self.addr, self.len) };
-    }
-}
-
-/// Maps the first `len` bytes of `fd` read-only (`len` > 0). Reading the frame through
-/// a mapping touches one page per 4 KiB of frame instead of a 32 KiB stack buffer.
-pub fn map_file(fd: i32, len: usize) -> Result<Mapping, i32> {
-    // SAFETY: a fresh private read-only mapping chosen by the kernel; no memory of ours
-    // is touched.
-    let addr = unsafe {
-        libc::mmap(
-            core::ptr::null_mut(),
-            len,
-            libc::PROT_READ,
-            libc::MAP_PRIVATE,
-            fd,
-            0,
-        )
-    };
-    if addr == libc::MAP_FAILED {
-        return Err(errno());
-    }
-    Ok(Mapping { addr, len })
+    // SAFETY: pread initialised the first `done` bytes.
+    Ok(unsafe { core::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), done) })
 }
 
 /// Opens `path` read-only and close-on-exec.

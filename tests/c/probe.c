@@ -56,13 +56,29 @@ static void print_status(const char *path)
 }
 
 /* Environment variables of seclaunch's and the loader's, and fds above 2. */
+static int ours(const char *entry)
+{
+    return strncmp(entry, "SECLAUNCH_", 10) == 0 || strncmp(entry, "LD_PRELOAD=", 11) == 0;
+}
+
 static void print_env(void)
 {
     DIR *d;
     struct dirent *e;
+    char initial[65536];
     for (char **v = environ; *v; v++)
-        if (strncmp(*v, "SECLAUNCH_", 10) == 0 || strncmp(*v, "LD_PRELOAD=", 11) == 0)
+        if (ours(*v))
             printf("env %s\n", *v);
+    /* The environment the process started with, as /proc shows it to anyone. */
+    int fd = open("/proc/self/environ", O_RDONLY);
+    ssize_t len = fd < 0 ? 0 : read(fd, initial, sizeof initial - 1);
+    if (fd >= 0)
+        close(fd);
+    for (ssize_t at = 0; at < len; at += strlen(initial + at) + 1) {
+        initial[len] = 0;
+        if (ours(initial + at))
+            printf("initial-env %s\n", initial + at);
+    }
     d = opendir("/proc/self/fd");
     while (d && (e = readdir(d)))
         if (atoi(e->d_name) > 2 && atoi(e->d_name) != dirfd(d))
