@@ -153,7 +153,7 @@ pub fn main(start: &Start) -> ! {
     let path = tried.as_ref().map_or(files::FULL_FILE, |p| p.as_bytes());
     let why: &[u8] = match errno {
         sys::ENOENT => b"not found",
-        13 => b"permission denied",
+        sys::EACCES => b"permission denied",
         _ => b"it would not start",
     };
     say(&[

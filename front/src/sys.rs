@@ -52,6 +52,7 @@ mod nr {
 
 pub const ENOENT: i32 = 2;
 pub const EINTR: i32 = 4;
+pub const EACCES: i32 = 13;
 pub const EINVAL: i32 = 22;
 
 const AT_FDCWD: isize = -100;
