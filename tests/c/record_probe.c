@@ -14,9 +14,15 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+/* Both threads and main meet here, so that every run waits on a futex: without it,
+ * whether pthread_join has to wait (and so calls futex) depends on timing, and a
+ * recording made without that call would fail the run that needs it. */
+static pthread_barrier_t meet;
+
 static void *square(void *arg)
 {
     long n = (long)arg;
+    pthread_barrier_wait(&meet);
     return (void *)(n * n);
 }
 
@@ -24,9 +30,12 @@ static long threads(void)
 {
     pthread_t t[2];
     long sum = 0;
+    if (pthread_barrier_init(&meet, NULL, 3) != 0)
+        return -1;
     for (long i = 0; i < 2; i++)
         if (pthread_create(&t[i], NULL, square, (void *)(i + 2)) != 0)
             return -1;
+    pthread_barrier_wait(&meet);
     for (int i = 0; i < 2; i++) {
         void *out;
         if (pthread_join(t[i], &out) != 0)
