@@ -10,10 +10,10 @@
 //!
 //! | offset | size | field |
 //! |---:|---:|---|
-//! | 0 | 8 | magic `SECLHND1` |
+//! | 0 | 8 | magic `SECLHND2` |
 //! | 8 | 4 | seccomp filter flags (`LOG`, `SPEC_ALLOW`; the shim adds `TSYNC`), and in bit 31 [`HINT_QUERY_ALLOWED`] |
 //! | 12 | 4 | instruction count *n*, 1 to 4096 |
-//! | 16 | 8 | FNV-1a 64 of bytes 0..16 and the program |
+//! | 16 | 8 | [`frame_checksum`] (FNV-1a 64 by 64-bit words) of bytes 0..16 and the program |
 //! | 24 | 8*n | the program: `sock_filter` {code u16, jt u8, jf u8, k u32} |
 //!
 //! The checksum finds truncation and corruption. It is no defence against forgery, and
@@ -72,7 +72,7 @@ pub fn kernel_allows_precompiled(release: &[u8]) -> bool {
 }
 
 /// The first eight bytes of every frame; the digit is the format version.
-pub const MAGIC: [u8; 8] = *b"SECLHND1";
+pub const MAGIC: [u8; 8] = *b"SECLHND2";
 /// The size of the header before the program.
 pub const HEADER_LEN: usize = 24;
 /// The kernel's limit on a filter's length (`BPF_MAXINSNS`).
@@ -167,13 +167,24 @@ impl Frame<'_> {
     }
 }
 
-/// FNV-1a, 64 bits: small, fast, and enough to find a truncated or damaged frame.
-pub fn fnv1a(parts: &[&[u8]]) -> u64 {
+/// FNV-1a, 64 bits, taken a little-endian 64-bit word at a time (the header and every
+/// instruction are whole words; a part's last bytes, in no frame, a byte at a time):
+/// eight times fewer multiplications than byte-wise FNV-1a, which cost about 3 µs per
+/// frame, and still sure to find any change confined to one word, since each step is
+/// a bijection of the running value. Enough to find a truncated or damaged frame.
+pub fn frame_checksum(parts: &[&[u8]]) -> u64 {
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for part in parts {
-        for byte in *part {
-            hash ^= u64::from(*byte);
-            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        let words = part.chunks_exact(8);
+        let rest = words.remainder();
+        for word in words {
+            let mut bytes = [0u8; 8];
+            bytes.copy_from_slice(word);
+            hash = (hash ^ u64::from_le_bytes(bytes)).wrapping_mul(PRIME);
+        }
+        for byte in rest {
+            hash = (hash ^ u64::from(*byte)).wrapping_mul(PRIME);
         }
     }
     hash
@@ -195,7 +206,7 @@ pub fn encode(program: &[u8], flags: u32, out: &mut [u8]) -> Result<(usize, u64)
     out[8..12].copy_from_slice(&flags.to_le_bytes());
     // Cannot truncate: count is at most MAX_INSNS.
     out[12..16].copy_from_slice(&(count as u32).to_le_bytes());
-    let checksum = fnv1a(&[&out[..16], program]);
+    let checksum = frame_checksum(&[&out[..16], program]);
     out[16..24].copy_from_slice(&checksum.to_le_bytes());
     out[HEADER_LEN..].copy_from_slice(program);
     Ok((len, checksum))
@@ -218,7 +229,7 @@ pub fn decode<'a>(bytes: &'a [u8], announce: Option<&Announce>) -> Result<Frame<
     stored.copy_from_slice(&bytes[16..24]);
     let checksum = u64::from_le_bytes(stored);
     let program = &bytes[HEADER_LEN..];
-    let actual = fnv1a(&[&bytes[..16], program]);
+    let actual = frame_checksum(&[&bytes[..16], program]);
     if actual != checksum || announce.is_some_and(|a| a.checksum != checksum) {
         return Err(Error::BadChecksum);
     }

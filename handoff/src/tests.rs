@@ -171,3 +171,22 @@ fn the_precompiled_default_is_a_valid_frame() {
     let decoded = decode(frame, None).expect("decodes");
     assert!(decoded.len() > 100);
 }
+
+#[test]
+fn the_checksum_finds_any_change_to_one_word() {
+    let (out, len, sum) = frame(&PROGRAM, 4);
+    let frame = &out[..len];
+    assert_eq!(frame_checksum(&[&frame[..16], &frame[HEADER_LEN..]]), sum);
+    for at in (0..len).filter(|at| !(16..HEADER_LEN).contains(at)) {
+        for bit in 0..8 {
+            let mut damaged = [0u8; 64];
+            damaged[..len].copy_from_slice(frame);
+            damaged[at] ^= 1 << bit;
+            let damaged_sum = frame_checksum(&[&damaged[..16], &damaged[HEADER_LEN..len]]);
+            assert_ne!(damaged_sum, sum, "byte {at} bit {bit}");
+        }
+    }
+    // Word order counts too: swapping two words is a change.
+    let swapped = frame_checksum(&[&frame[8..16], &frame[..8], &frame[HEADER_LEN..]]);
+    assert_ne!(swapped, sum);
+}

@@ -312,7 +312,7 @@ fn a_shim_of_another_elf_class_is_refused_before_anything_runs() {
     header[5] = 1; // little-endian
     header[16] = 3; // ET_DYN
     header[18] = 3; // EM_386
-    header.extend_from_slice(b"SECLHND1");
+    header.extend_from_slice(&handoff::MAGIC);
     std::fs::write(&fake, header).unwrap();
     let mut command = seclaunch(&["--mode", "preload"]);
     let out = output(command.env("SECLAUNCH_SHIM", &fake).arg(&probes().probe));
