@@ -30,6 +30,7 @@ unsafe extern "C" fn _start() -> ! {
 extern "C" fn entry(sp: *const usize) -> ! {
     // SAFETY: this runs first, before any code that reads a pointer stored in data.
     unsafe { relocate() };
+    nostd::link();
     // SAFETY: `_start` passes the stack pointer the kernel started the process with.
     let start = unsafe { front::Start::from_stack(sp) };
     front::main(&start)
@@ -245,25 +246,3 @@ unsafe extern "C" fn bcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
     // SAFETY: the same contract.
     unsafe { memcmp(a, b, n) }
 }
-
-// The precompiled `core` carries unwind tables that name `rust_eh_personality`. With
-// panic=abort nothing unwinds, so the routine is never called; reaching it would be a
-// bug, so it traps.
-#[cfg(target_arch = "x86_64")]
-core::arch::global_asm!(
-    ".pushsection .text.rust_eh_personality,\"ax\",@progbits",
-    ".globl rust_eh_personality",
-    ".hidden rust_eh_personality",
-    "rust_eh_personality:",
-    "ud2",
-    ".popsection",
-);
-#[cfg(target_arch = "aarch64")]
-core::arch::global_asm!(
-    ".pushsection .text.rust_eh_personality,\"ax\",@progbits",
-    ".globl rust_eh_personality",
-    ".hidden rust_eh_personality",
-    "rust_eh_personality:",
-    "brk #0",
-    ".popsection",
-);

@@ -58,6 +58,7 @@ const FLAG_TSYNC: u32 = 1;
 static CONSTRUCTOR: extern "C" fn(c_int, *const *const c_char, *const *const c_char) = secshim_init;
 
 extern "C" fn secshim_init(_: c_int, _: *const *const c_char, envp: *const *const c_char) {
+    nostd::link();
     sys::note_initial_env(envp);
     let verbose = sys::getenv(VERBOSE_VAR) == Some(b"1");
     let mut message = [0u8; MESSAGE_LEN];
@@ -448,29 +449,6 @@ fn say(parts: &[&[u8]]) {
     line[at] = b'\n';
     sys::write_stderr(&line[..=at]);
 }
-
-// The precompiled `core` carries unwind tables that name `rust_eh_personality`. With
-// panic=abort nothing unwinds, so the routine is never called; this hidden definition
-// satisfies the loader without adding an exported symbol. Reaching it would be a bug, so
-// it traps.
-#[cfg(target_arch = "x86_64")]
-core::arch::global_asm!(
-    ".pushsection .text.rust_eh_personality,\"ax\",@progbits",
-    ".globl rust_eh_personality",
-    ".hidden rust_eh_personality",
-    "rust_eh_personality:",
-    "ud2",
-    ".popsection",
-);
-#[cfg(target_arch = "aarch64")]
-core::arch::global_asm!(
-    ".pushsection .text.rust_eh_personality,\"ax\",@progbits",
-    ".globl rust_eh_personality",
-    ".hidden rust_eh_personality",
-    "rust_eh_personality:",
-    "brk #0",
-    ".popsection",
-);
 
 /// A panic cannot unwind out of a constructor: it ends the process as any other failure
 /// does, before `main`.
