@@ -138,6 +138,9 @@ fn elf_linkage(file: &mut File, head: &[u8]) -> Result<Linkage, &'static str> {
         2 => true,
         _ => return Err("unknown ELF class"),
     };
+    if class64 && head.len() < 64 {
+        return Err("truncated ELF header");
+    }
     if head[5] != 1 {
         return Err("big-endian ELF");
     }
@@ -219,6 +222,11 @@ mod tests {
         std::fs::write(&script, "#!\n").unwrap();
         assert!(matches!(super::linkage(&script), Linkage::Unknown(_)));
         std::fs::write(&script, "plain text").unwrap();
+        assert!(matches!(super::linkage(&script), Linkage::Unknown(_)));
+        // A 64-bit header cut short after 52 bytes, where a 32-bit one would end.
+        let mut short = b"\x7fELF\x02\x01".to_vec();
+        short.resize(56, 0);
+        std::fs::write(&script, &short).unwrap();
         assert!(matches!(super::linkage(&script), Linkage::Unknown(_)));
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -377,6 +377,18 @@ const LOADER_FDS: u64 = 8;
 /// (`ulimit -v`, `ulimit -d`), or a descriptor table nearly full (`ulimit -n`).
 fn loader_can_load_the_shim() -> Result<(), String> {
     use nix::sys::resource::{getrlimit, Resource, RLIM_INFINITY};
+    // A program started with real and effective ids that differ runs in secure mode
+    // (AT_SECURE): its loader ignores every LD_PRELOAD path with a slash in it, so the
+    // shim would never load (the kernel's `cap_bprm_creds_from_file`).
+    let uids = nix::unistd::getresuid().map_err(|e| e.to_string())?;
+    let gids = nix::unistd::getresgid().map_err(|e| e.to_string())?;
+    if uids.real != uids.effective || gids.real != gids.effective {
+        return Err(
+            "its real and effective user or group ids differ, so its loader would \
+             ignore LD_PRELOAD"
+                .to_string(),
+        );
+    }
     for (resource, name) in [
         (Resource::RLIMIT_AS, "address space (ulimit -v)"),
         (Resource::RLIMIT_DATA, "data size (ulimit -d)"),
