@@ -34,35 +34,70 @@ pub fn exec_dir(execfn: &[u8]) -> Option<Path> {
     }
 }
 
-/// `name` beside the executable, then in `../lib/seclaunch/`, each with the length of
-/// its leading part that is known to hold no symlink. The second is written without
-/// `..`: the executable's directory has no symlink in it, so its parent is the
-/// directory `..` reaches.
-fn candidates(exe_dir: &Path, name: &[u8]) -> Option<[(Path, usize); 2]> {
-    let dir = exe_dir.as_bytes();
-    let beside = join(dir, name)?;
-    let up = parent(dir)?;
-    let up = if up == b"/" { &b""[..] } else { up };
-    let prefix = Path::of(&[up, b"/lib/seclaunch/", name])?;
-    let known = dir.len() - usize::from(dir.ends_with(b"/"));
-    Some([(beside, known), (prefix, up.len())])
+/// Where `name` is looked for from `dir`: beside it (`which` 0), then in
+/// `../lib/seclaunch/` (`which` 1). The path goes into `out`; the result is the length
+/// of its leading part known to hold no symlink. The second is written without `..`:
+/// the executable's directory has no symlink in it, so its parent is the directory
+/// `..` reaches. One path at a time, in the caller's buffer: paths are 4 KiB each, and
+/// the way to the full launcher must fit a small stack.
+fn candidate(dir: &Path, name: &[u8], which: usize, out: &mut Path) -> Option<usize> {
+    let dir = dir.as_bytes();
+    *out = Path::new();
+    match (which, parent(dir)) {
+        (0, _) => {
+            *out = join(dir, name)?;
+            Some(dir.len() - usize::from(dir.ends_with(b"/")))
+        }
+        (_, Some(up)) => {
+            let up = if up == b"/" { &b""[..] } else { up };
+            for part in [up, b"/lib/seclaunch/", name] {
+                out.push(part)?;
+            }
+            Some(up.len())
+        }
+        // A relative directory without a parent in its name (`bin`, `.`), given only
+        // by the path the process was started by.
+        (_, None) => {
+            for part in [dir, b"/../lib/seclaunch/", name] {
+                out.push(part)?;
+            }
+            Some(dir.len())
+        }
+    }
 }
 
-/// The shim, as the full launcher would find it, if it would take it: the first
-/// candidate that exists, by a path with no symlink left to resolve (the full launcher
-/// passes the canonical path), checked.
-pub fn shim(exe_dir: &Path) -> Option<Path> {
-    let [first, second] = candidates(exe_dir, SHIM_FILE)?;
-    let (found, known) = if sys::stat(first.0.as_cstr(), false).is_ok() {
-        first
-    } else if sys::stat(second.0.as_cstr(), false).is_ok() {
-        second
-    } else {
-        return None;
-    };
-    no_symlink_after(&found, known)?;
-    check_shim(&found)?;
-    Some(found)
+/// The directory the full launcher would look for the shim from, its own: the
+/// directory of the first `seclaunch-full` candidate that exists, if its path has no
+/// symlink to resolve; the fast start's own directory when there is none. `None` when
+/// one exists but its directory cannot be told without resolving symlinks.
+pub fn full_launcher_dir(exe_dir: &Path) -> Option<Path> {
+    let mut path = Path::new();
+    for which in 0..2 {
+        let known = candidate(exe_dir, FULL_FILE, which, &mut path)?;
+        if sys::stat(path.as_cstr(), false).is_ok() {
+            no_symlink_after(&path, known)?;
+            let len = parent(path.as_bytes())?.len();
+            path.truncate(len);
+            return Some(path);
+        }
+    }
+    Path::of(&[exe_dir.as_bytes()])
+}
+
+/// The shim, as the full launcher would find it from `dir` (its own directory), if it
+/// would take it: the first candidate that exists, by a path with no symlink left to
+/// resolve (the full launcher passes the canonical path), checked.
+pub fn shim(dir: &Path) -> Option<Path> {
+    let mut path = Path::new();
+    for which in 0..2 {
+        let known = candidate(dir, SHIM_FILE, which, &mut path)?;
+        if sys::stat(path.as_cstr(), false).is_ok() {
+            no_symlink_after(&path, known)?;
+            check_shim(&path)?;
+            return Some(path);
+        }
+    }
+    None
 }
 
 /// Whether every component of `path` from byte `known` on (a `/` or the end; what comes
@@ -97,43 +132,86 @@ fn check_shim(path: &Path) -> Option<()> {
     {
         return None;
     }
-    // The shim is some 30 KiB; a larger file is left to the full launcher's check,
-    // which reads up to 8 MiB.
-    let mut buf = [0u8; 65536];
+    // Read a page at a time, up to the 8 MiB the full launcher reads, keeping the
+    // last bytes of each page so that a tag across two is found.
+    const MAX_SHIM_LEN: usize = 8 << 20;
+    const KEEP: usize = handoff::MAGIC.len() - 1;
     let file = sys::open(path.as_cstr(), false).ok()?;
-    let len = sys::read_full(&file, &mut buf).ok()?;
-    if len < 20 || len == buf.len() {
+    let mut buf = [0u8; KEEP + 4096];
+    let first = sys::read_full(&file, &mut buf[KEEP..]).ok()?;
+    let head = &buf[KEEP..KEEP + first];
+    if head.len() < 20 {
         return None;
     }
-    let bytes = &buf[..len];
-    let e_type = u16::from_le_bytes([bytes[16], bytes[17]]);
-    let machine = u16::from_le_bytes([bytes[18], bytes[19]]);
-    let elf = bytes[..4] == *b"\x7fELF" && e_type == ET_DYN;
-    let native = bytes[4] == 2 && machine == NATIVE_MACHINE;
-    let reads_handoff = bytes
-        .windows(handoff::MAGIC.len())
-        .any(|w| w == handoff::MAGIC);
+    let e_type = u16::from_le_bytes([head[16], head[17]]);
+    let machine = u16::from_le_bytes([head[18], head[19]]);
+    let elf = head[..4] == *b"\x7fELF" && e_type == ET_DYN;
+    let native = head[4] == 2 && machine == NATIVE_MACHINE;
+    let (mut len, mut total) = (first, first);
+    let mut reads_handoff = false;
+    loop {
+        let window = &buf[..KEEP + len];
+        if window
+            .windows(handoff::MAGIC.len())
+            .any(|w| w == handoff::MAGIC)
+        {
+            reads_handoff = true;
+            break;
+        }
+        if len < buf.len() - KEEP || total >= MAX_SHIM_LEN {
+            break;
+        }
+        let end = buf.len();
+        buf.copy_within(end - KEEP.., 0);
+        let room = (buf.len() - KEEP).min(MAX_SHIM_LEN - total);
+        len = sys::read_full(&file, &mut buf[KEEP..KEEP + room]).ok()?;
+        total += len;
+        if len == 0 {
+            break;
+        }
+    }
     (elf && native && reads_handoff).then_some(())
 }
 
-/// Runs the full launcher on the same command line and environment; returns only if
-/// it could not, with the path looked at first and why.
-pub fn run_full(
-    exe_dir: Option<&Path>,
-    argv: *const *const u8,
-    envp: *const *const u8,
-) -> (Option<Path>, i32) {
-    let Some([(first, _), (second, _)]) = exe_dir.and_then(|dir| candidates(dir, FULL_FILE)) else {
-        return (None, sys::ENOENT);
-    };
+/// Runs the full launcher on the same command line and environment; if it cannot,
+/// says so in one line, naming the path it tried, and exits 125.
+pub fn run_full(dir: Option<&Path>, argv: *const *const u8, envp: *const *const u8) -> ! {
+    let mut path = Path::new();
     let mut errno = sys::ENOENT;
-    for candidate in [&first, &second] {
-        if sys::stat(candidate.as_cstr(), false).is_ok() {
-            // SAFETY: `argv` and `envp` are the arrays the kernel gave this process.
-            errno = unsafe { sys::execve(candidate.as_cstr(), argv, envp) };
+    if let Some(dir) = dir {
+        let mut tried = false;
+        for which in 0..2 {
+            if candidate(dir, FULL_FILE, which, &mut path).is_some()
+                && sys::stat(path.as_cstr(), false).is_ok()
+            {
+                // SAFETY: `argv` and `envp` are the arrays the kernel gave this process.
+                errno = unsafe { sys::execve(path.as_cstr(), argv, envp) };
+                tried = true;
+                break;
+            }
+        }
+        if !tried {
+            // Neither exists: name the first.
+            let _ = candidate(dir, FULL_FILE, 0, &mut path);
         }
     }
-    (Some(first), errno)
+    let shown = if path.as_bytes().is_empty() {
+        FULL_FILE
+    } else {
+        path.as_bytes()
+    };
+    let why: &[u8] = match errno {
+        sys::ENOENT => b"not found",
+        sys::EACCES => b"permission denied",
+        _ => b"it would not start",
+    };
+    crate::say(&[
+        b"seclaunch: ",
+        shown,
+        b": cannot run the full launcher: ",
+        why,
+    ]);
+    sys::exit(crate::EXIT_SECLAUNCH)
 }
 
 #[cfg(test)]
@@ -142,23 +220,25 @@ mod tests {
 
     #[test]
     fn candidates_beside_and_under_the_prefix() {
-        let dir = Path::of(&[b"/opt/seclaunch/bin"]).unwrap();
-        let [(beside, known), (prefix, up)] = candidates(&dir, SHIM_FILE).unwrap();
-        assert_eq!(beside.as_bytes(), b"/opt/seclaunch/bin/libsecshim.so");
-        assert_eq!((known, beside.as_bytes()[known]), (18, b'/'));
+        let mut path = Path::new();
+        let at = |dir: &[u8], name: &[u8], which: usize, path: &mut Path| {
+            let known = candidate(&Path::of(&[dir]).unwrap(), name, which, path).unwrap();
+            (path.as_bytes().to_vec(), known)
+        };
+        let (beside, known) = at(b"/opt/seclaunch/bin", SHIM_FILE, 0, &mut path);
+        assert_eq!(beside, b"/opt/seclaunch/bin/libsecshim.so");
+        assert_eq!((known, beside[known]), (18, b'/'));
+        let (prefix, up) = at(b"/opt/seclaunch/bin", SHIM_FILE, 1, &mut path);
+        assert_eq!(prefix, b"/opt/seclaunch/lib/seclaunch/libsecshim.so");
+        assert_eq!(&prefix[..up], b"/opt/seclaunch");
+        let (prefix, up) = at(b"/bin", FULL_FILE, 1, &mut path);
         assert_eq!(
-            prefix.as_bytes(),
-            b"/opt/seclaunch/lib/seclaunch/libsecshim.so"
-        );
-        assert_eq!(&prefix.as_bytes()[..up], b"/opt/seclaunch");
-        let top = Path::of(&[b"/bin"]).unwrap();
-        let [_, (prefix, up)] = candidates(&top, FULL_FILE).unwrap();
-        assert_eq!(
-            (prefix.as_bytes(), up),
+            (&prefix[..], up),
             (&b"/lib/seclaunch/seclaunch-full"[..], 0)
         );
-        let root = Path::of(&[b"/"]).unwrap();
-        let [(beside, known), _] = candidates(&root, FULL_FILE).unwrap();
-        assert_eq!((beside.as_bytes(), known), (&b"/seclaunch-full"[..], 0));
+        let (prefix, _) = at(b"bin", FULL_FILE, 1, &mut path);
+        assert_eq!(prefix, b"bin/../lib/seclaunch/seclaunch-full");
+        let (beside, known) = at(b"/", FULL_FILE, 0, &mut path);
+        assert_eq!((&beside[..], known), (&b"/seclaunch-full"[..], 0));
     }
 }

@@ -24,6 +24,7 @@
 
 pub mod args;
 pub mod caps;
+mod env;
 mod files;
 pub mod program;
 pub mod sys;
@@ -36,9 +37,6 @@ use crate::text::{Path, Text};
 /// The exit status of seclaunch's own failures, as `docker run` uses it.
 pub const EXIT_SECLAUNCH: i32 = 125;
 
-/// The most environment variables a fast launch passes on; a larger environment is
-/// the full launcher's.
-const MAX_ENV: usize = 4096;
 /// The fewest free file descriptors the dynamic loader is left to open the shim with,
 /// as in the full launcher.
 const LOADER_FDS: u64 = 8;
@@ -143,26 +141,18 @@ fn value_of<'a>(entry: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
 /// returns.
 pub fn main(start: &Start) -> ! {
     let exe_dir = files::exe_dir();
-    if let (Some(dir), Some(request)) = (&exe_dir, args::parse(|i| start.arg(i))) {
+    // The fast start keeps its buffers on the stack, some 100 KiB at the deepest; under
+    // a smaller stack limit the full launcher, which needs less, makes the launch.
+    const RLIMIT_STACK: u32 = 3;
+    let roomy = sys::soft_limit(RLIMIT_STACK).is_ok_and(|soft| soft >= 1 << 20);
+    let request = args::parse(|i| start.arg(i)).filter(|_| roomy);
+    if let (Some(dir), Some(request)) = (&exe_dir, request) {
         // Returns only when the launch is not one for the fast start, or failed
         // before the program ran.
         fast(start, request, dir);
     }
     let dir = exe_dir.or_else(|| start.execfn.and_then(files::exec_dir));
-    let (tried, errno) = files::run_full(dir.as_ref(), start.argv, start.envp);
-    let path = tried.as_ref().map_or(files::FULL_FILE, |p| p.as_bytes());
-    let why: &[u8] = match errno {
-        sys::ENOENT => b"not found",
-        sys::EACCES => b"permission denied",
-        _ => b"it would not start",
-    };
-    say(&[
-        b"seclaunch: ",
-        path,
-        b": cannot run the full launcher: ",
-        why,
-    ]);
-    sys::exit(EXIT_SECLAUNCH)
+    files::run_full(dir.as_ref(), start.argv, start.envp)
 }
 
 /// Writes one line to standard error.
@@ -187,9 +177,16 @@ enum Install {
 }
 
 /// The launch, when it is one for the fast start; returns when it is not, or when a
-/// step failed before the program ran.
+/// step failed before the program ran. Kept out of `main`, whose frame must stay small
+/// for the way to the full launcher.
+#[inline(never)]
 fn fast(start: &Start, request: Request, exe_dir: &Path) {
     if start.env().any(|entry| entry.starts_with(b"SECLAUNCH_")) {
+        return;
+    }
+    // Rust's runtime opens /dev/null on a closed standard descriptor before the full
+    // launcher's main; the program then inherits that.
+    if !(0..3).all(sys::is_open) {
         return;
     }
     let mut release = [0u8; 65];
@@ -209,8 +206,11 @@ fn fast(start: &Start, request: Request, exe_dir: &Path) {
         return;
     };
     let install = match request.mode {
-        // The full launcher reads the linkage only to choose the mode.
-        Mode::Exec => Install::Exec,
+        // The full launcher reads the linkage only to choose the mode. A file the
+        // kernel cannot start by itself (neither ELF nor `#!`) is one its exec hands
+        // to /bin/sh, as execvp does.
+        Mode::Exec if program::kernel_starts(&path) => Install::Exec,
+        Mode::Exec => return,
         Mode::Auto | Mode::Preload => {
             let Some(linkage) = program::linkage(&path) else {
                 return;
@@ -220,10 +220,12 @@ fn fast(start: &Start, request: Request, exe_dir: &Path) {
                 Linkage::Dynamic { class64: true, machine } if machine == files::NATIVE_MACHINE
             ) && loader_can_load_the_shim();
             match (request.mode, preloadable) {
-                (_, true) => match files::shim(exe_dir) {
-                    Some(shim) => Install::Preload(shim),
-                    None => return,
-                },
+                (_, true) => {
+                    match files::full_launcher_dir(exe_dir).and_then(|d| files::shim(&d)) {
+                        Some(shim) => Install::Preload(shim),
+                        None => return,
+                    }
+                }
                 (Mode::Preload, false) => return,
                 _ => Install::Exec,
             }
@@ -238,8 +240,14 @@ fn loader_can_load_the_shim() -> bool {
     const RLIMIT_DATA: u32 = 2;
     const RLIMIT_NOFILE: u32 = 7;
     const RLIMIT_AS: u32 = 9;
-    let unlimited = |resource| sys::soft_limit(resource).is_ok_and(|soft| soft == u64::MAX);
-    if !unlimited(RLIMIT_AS) || !unlimited(RLIMIT_DATA) {
+    // Real and effective ids that differ start the program in secure mode
+    // (AT_SECURE), where the loader ignores LD_PRELOAD paths with a slash.
+    if sys::ids_agree() != Ok(true) {
+        return false;
+    }
+    // As the full launcher reads them: a limit it cannot read is no limit.
+    let limited = |resource| sys::soft_limit(resource).is_ok_and(|soft| soft != u64::MAX);
+    if limited(RLIMIT_AS) || limited(RLIMIT_DATA) {
         return false;
     }
     let Ok(soft) = sys::soft_limit(RLIMIT_NOFILE) else {
@@ -284,8 +292,9 @@ fn launch(start: &Start, at: usize, path: &Path, frame_bytes: &[u8], install: In
     };
     // Kept open until exec: the program inherits it, and the shim closes it.
     let mut handoff_fd = None;
-    let mut extra: [Text<8192>; 2] = [Text::new(), Text::new()];
-    match &install {
+    // The variables the launch sets: the shim added to LD_PRELOAD and the handoff, or
+    // the marker of the filter installed here.
+    let (preload, request): (Text<4352>, Text<64>) = match &install {
         Install::Preload(shim) => {
             let Some(fd) = handoff_memfd(frame_bytes) else {
                 return;
@@ -300,13 +309,13 @@ fn launch(start: &Start, at: usize, path: &Path, frame_bytes: &[u8], install: In
             handoff_fd = Some(fd);
             let old = start.var(b"LD_PRELOAD").unwrap_or_default();
             let separator: &[u8] = if old.is_empty() { b"" } else { b":" };
-            let (Some(preload), Some(announce)) = (
+            let (Some(list), Some(announce)) = (
                 Text::of(&[b"LD_PRELOAD=", old, separator, shim.as_bytes()]),
                 Text::of(&[handoff::ENV_VAR.to_bytes(), b"=", &value[..len]]),
             ) else {
                 return;
             };
-            extra = [preload, announce];
+            (list, announce)
         }
         Install::Exec => {
             let marker = handoff::Marker {
@@ -319,27 +328,20 @@ fn launch(start: &Start, at: usize, path: &Path, frame_bytes: &[u8], install: In
             else {
                 return;
             };
-            extra[0] = active;
+            (Text::new(), active)
         }
-    }
-    let drop_preload = matches!(install, Install::Preload(_));
-    let mut envp = [core::ptr::null::<u8>(); MAX_ENV + 3];
-    let mut count = 0;
-    for (pointer, entry) in start.env_pointers().zip(start.env()) {
-        if drop_preload && value_of(entry, b"LD_PRELOAD").is_some() {
-            continue;
-        }
-        if count == MAX_ENV {
+    };
+    let Some(mut env) = env::Env::new(start.env()) else {
+        return;
+    };
+    for text in [preload.as_bytes(), request.as_bytes()] {
+        if !text.is_empty() && env.set(text).is_none() {
             return;
         }
-        envp[count] = pointer;
-        count += 1;
     }
-    for text in &extra {
-        if !text.as_bytes().is_empty() {
-            envp[count] = text.as_cstr().as_ptr().cast();
-            count += 1;
-        }
+    let mut envp = [core::ptr::null::<u8>(); env::MAX_ENV + 1];
+    if env.finish(&mut envp).is_none() {
+        return;
     }
     const PR_SET_NO_NEW_PRIVS: i32 = 38;
     if sys::prctl(PR_SET_NO_NEW_PRIVS, 1, 0).is_err()
@@ -354,9 +356,9 @@ fn launch(start: &Start, at: usize, path: &Path, frame_bytes: &[u8], install: In
         }
     }
     // SAFETY: the argument vector from `at` on is the kernel's, null-terminated; the
-    // environment array is null-terminated (it has room for the entries counted and
-    // the two added, and starts all null), and every string in it lives until the
-    // call returns.
+    // environment array is null-terminated (Env::finish), and every string in it (the
+    // kernel's, or `preload` and `request`) is NUL-terminated and lives until the call
+    // returns.
     let _ = unsafe { sys::execve(path.as_cstr(), start.argv.add(at), envp.as_ptr()) };
     drop(handoff_fd);
 }

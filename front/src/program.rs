@@ -43,6 +43,20 @@ pub fn find(name: &[u8], path_var: Option<&[u8]>) -> Option<Path> {
     None
 }
 
+/// Whether the file at `path` is one the kernel starts itself: an ELF file or a `#!`
+/// script, by its first bytes (`false` if it cannot be read).
+pub fn kernel_starts(path: &Path) -> bool {
+    let Ok(file) = sys::open(path.as_cstr(), false) else {
+        return false;
+    };
+    let mut head = [0u8; 4];
+    match sys::read_full(&file, &mut head) {
+        Ok(4) => head == *b"\x7fELF" || head.starts_with(b"#!"),
+        Ok(n) => n >= 2 && head.starts_with(b"#!"),
+        Err(_) => false,
+    }
+}
+
 /// How the file at `path` is linked; `None` for a script or what is not a readable ELF.
 pub fn linkage(path: &Path) -> Option<Linkage> {
     let file = sys::open(path.as_cstr(), false).ok()?;
@@ -50,7 +64,9 @@ pub fn linkage(path: &Path) -> Option<Linkage> {
     let len = sys::read_full(&file, &mut head).ok()?;
     let header = elf_header(&head[..len])?;
     let size = usize::from(header.phentsize) * usize::from(header.phnum);
-    let mut table = [0u8; 16384];
+    // Programs have a dozen program headers; one with more than 73 is left to the full
+    // launcher.
+    let mut table = [0u8; 4096];
     let table = table.get_mut(..size)?;
     if sys::pread_full(&file, table, header.phoff).ok()? != size {
         return None;

@@ -25,6 +25,9 @@ mod nr {
     pub const SECCOMP: usize = 317;
     pub const MEMFD_CREATE: usize = 319;
     pub const STATX: usize = 332;
+    pub const GETRESUID: usize = 118;
+    pub const GETRESGID: usize = 120;
+    pub const MPROTECT: usize = 10;
 }
 
 #[cfg(target_arch = "aarch64")]
@@ -48,6 +51,9 @@ mod nr {
     pub const SECCOMP: usize = 277;
     pub const MEMFD_CREATE: usize = 279;
     pub const STATX: usize = 291;
+    pub const GETRESUID: usize = 148;
+    pub const GETRESGID: usize = 150;
+    pub const MPROTECT: usize = 226;
 }
 
 pub const ENOENT: i32 = 2;
@@ -57,7 +63,10 @@ pub const EINVAL: i32 = 22;
 
 const AT_FDCWD: isize = -100;
 const O_RDONLY: usize = 0;
+#[cfg(target_arch = "x86_64")]
 const O_DIRECTORY: usize = 0o200000;
+#[cfg(target_arch = "aarch64")]
+const O_DIRECTORY: usize = 0o40000;
 const O_CLOEXEC: usize = 0o2000000;
 const AT_SYMLINK_NOFOLLOW: usize = 0x100;
 const STATX_TYPE_MODE: usize = 0x3;
@@ -432,6 +441,59 @@ pub fn seal_all(fd: &Fd) -> Result<(), i32> {
     result(unsafe { syscall(nr::FCNTL, [fd.0 as usize, F_ADD_SEALS, SEALS, 0, 0, 0]) }).map(|_| ())
 }
 
+/// Whether the real and effective user ids, and the real and effective group ids, are
+/// the same.
+pub fn ids_agree() -> Result<bool, i32> {
+    let mut uids = [0u32; 3];
+    let mut gids = [0u32; 3];
+    // SAFETY: getresuid and getresgid each write three u32 (real, effective, saved)
+    // through the three pointers.
+    unsafe {
+        let base = uids.as_mut_ptr();
+        result(syscall(
+            nr::GETRESUID,
+            [
+                base as usize,
+                base.add(1) as usize,
+                base.add(2) as usize,
+                0,
+                0,
+                0,
+            ],
+        ))?;
+        let base = gids.as_mut_ptr();
+        result(syscall(
+            nr::GETRESGID,
+            [
+                base as usize,
+                base.add(1) as usize,
+                base.add(2) as usize,
+                0,
+                0,
+                0,
+            ],
+        ))?;
+    }
+    Ok(uids[0] == uids[1] && gids[0] == gids[1])
+}
+
+/// Whether descriptor `fd` is open.
+pub fn is_open(fd: i32) -> bool {
+    const F_GETFD: usize = 1;
+    // SAFETY: F_GETFD takes no argument and reads the descriptor's flags.
+    result(unsafe { syscall(nr::FCNTL, [fd as usize, F_GETFD, 0, 0, 0, 0]) }).is_ok()
+}
+
+/// Makes `len` bytes at `addr` (page-aligned) read-only.
+///
+/// # Safety
+/// Nothing may write the range afterwards.
+pub unsafe fn protect_read_only(addr: usize, len: usize) -> Result<(), i32> {
+    const PROT_READ: usize = 1;
+    // SAFETY: the caller vouches that the range is not written any more.
+    result(unsafe { syscall(nr::MPROTECT, [addr, len, PROT_READ, 0, 0, 0]) }).map(|_| ())
+}
+
 /// The kernel's release (`uname -r`), written into `buf`; its length.
 pub fn kernel_release(buf: &mut [u8; 65]) -> Result<usize, i32> {
     // struct utsname: six fields of 65 bytes; the release is the third.
@@ -465,7 +527,7 @@ pub fn reset_sigpipe() -> Result<(), i32> {
 pub fn install_filter(program: &[u8], flags: u32) -> Result<(), i32> {
     const SET_MODE_FILTER: usize = 1;
     let count = u16::try_from(program.len() / 8).map_err(|_| EINVAL)?;
-    if count == 0 || program.len() % 8 != 0 {
+    if count == 0 || !program.len().is_multiple_of(8) {
         return Err(EINVAL);
     }
     // struct sock_fprog: a u16 count, then (aligned) a pointer to the instructions.

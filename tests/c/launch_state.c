@@ -1,6 +1,10 @@
-/* Prints what a launcher leaves a program: its arguments, its environment (sorted), its
- * privileges, filters and signal state from /proc/self/status, and its open file
- * descriptors. Two launchers that leave a program the same start print the same. */
+/* Prints what a launcher leaves a program: its arguments, its environment (in order),
+ * its privileges, filters and signal state from /proc/self/status, and its open file
+ * descriptors. Two launchers that leave a program the same start print the same.
+ *
+ * `launch_state --exec-env ENTRY... -- PROGRAM ARGS...` instead runs PROGRAM with
+ * exactly the environment entries given, duplicates and entries without `=`
+ * included, which no shell can pass. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <stdio.h>
@@ -10,13 +14,22 @@
 
 extern char **environ;
 
-static int by_text(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "--exec-env") == 0) {
+        int end = 2;
+        while (end < argc && strcmp(argv[end], "--") != 0)
+            end++;
+        if (end + 1 >= argc)
+            return 2;
+        char *env[256];
+        int n = 0;
+        for (int i = 2; i < end && n < 255; i++)
+            env[n++] = argv[i];
+        env[n] = NULL;
+        execve(argv[end + 1], argv + end + 1, env);
+        return 127;
+    }
     for (int i = 0; i < argc; i++)
         printf("arg %s\n", argv[i]);
 
@@ -27,7 +40,6 @@ int main(int argc, char **argv)
     if (!env)
         return 1;
     memcpy(env, environ, count * sizeof *env);
-    qsort(env, count, sizeof *env, by_text);
     for (size_t i = 0; i < count; i++)
         printf("env %s\n", env[i]);
 

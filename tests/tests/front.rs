@@ -3,6 +3,7 @@
 //! launcher starts it, and every other command line must reach the full launcher
 //! unchanged.
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -11,16 +12,18 @@ use seclaunch_tests::artifacts::{
 };
 use seclaunch_tests::run::{clean_command, output, scratch, stderr, stdout};
 
-/// A launch the fast start makes itself.
+/// A launch, and whether the fast start makes it itself.
 struct Case {
     what: &'static str,
     /// A command that execs its arguments (the launcher and its words) after changing
-    /// what the program inherits.
-    wrapper: &'static [&'static str],
+    /// what the program inherits; empty for none.
+    wrapper: Vec<String>,
     /// The words after the launcher's name.
     words: Vec<String>,
     /// Variables set beside the clean environment.
     env: Vec<(&'static str, String)>,
+    /// Whether the fast start makes the launch (else it hands it over).
+    fast: bool,
 }
 
 fn probe_dir() -> PathBuf {
@@ -31,46 +34,80 @@ fn probe_dir() -> PathBuf {
         .to_path_buf()
 }
 
-fn cases() -> Vec<Case> {
+fn words(list: &[&str]) -> Vec<String> {
+    list.iter().map(|w| w.to_string()).collect()
+}
+
+fn case(what: &'static str, wrapper: &[&str], launch: &[&str], fast: bool) -> Case {
+    Case {
+        what,
+        wrapper: words(wrapper),
+        words: words(launch),
+        env: vec![],
+        fast,
+    }
+}
+
+/// Starts the launcher with real and effective group ids that differ (as root), which
+/// makes the kernel start the program in secure mode (AT_SECURE).
+const SETRESGID: &[&str] = &[
+    "python3",
+    "-c",
+    "import os, sys\nos.setresgid(65534, 0, 0)\nos.execv(sys.argv[1], sys.argv[1:])",
+];
+
+/// The launches tried, with their files in the scratch directory `scratch_name`.
+fn cases(scratch_name: &str) -> Vec<Case> {
     let (dynamic, fixed) = launch_state_probes();
     let (dynamic, fixed) = (dynamic.display().to_string(), fixed.display().to_string());
+    let (d, f) = (dynamic.as_str(), fixed.as_str());
     let by_name = dynamic_name();
-    let words = |list: &[&str]| list.iter().map(|w| w.to_string()).collect::<Vec<_>>();
-    let plain: &[&str] = &[];
+    let dir = scratch(scratch_name);
+    let script = dir.join("script");
+    std::fs::write(&script, "#!/bin/sh\nexit 0\n").unwrap();
+    let bare = dir.join("bare-script");
+    std::fs::write(&bare, format!("exec {dynamic}\n")).unwrap();
+    std::fs::set_permissions(&bare, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (script, bare) = (script.display().to_string(), bare.display().to_string());
+    let path = format!("PATH={}:/usr/bin:/bin", probe_dir().display());
+    let raw_env = [
+        d,
+        "--exec-env",
+        "B=1",
+        "A=1",
+        "NOEQUALS",
+        "A=2",
+        &path,
+        "--",
+    ];
+    let mut with_preload = case("an LD_PRELOAD of the user's, kept", &[], &[d], true);
+    with_preload.env = vec![("LD_PRELOAD", probes().early_thread.display().to_string())];
+    let mut with_variable = case("a variable of seclaunch's", &[], &[d], false);
+    with_variable.env = vec![("SECLAUNCH_PROFILE", "default".to_string())];
     vec![
-        Case {
-            what: "a dynamic program found on PATH, preloaded",
-            wrapper: plain,
-            words: words(&[&by_name, "one", "two words", "-x", "--mode"]),
-            env: vec![],
-        },
-        Case {
-            what: "--mode exec",
-            wrapper: plain,
-            words: words(&["--mode", "exec", &dynamic]),
-            env: vec![],
-        },
-        Case {
-            what: "--mode=preload, --profile=default and --",
-            wrapper: plain,
-            words: words(&["--mode=preload", "--profile=default", "--", &dynamic]),
-            env: vec![],
-        },
-        Case {
-            what: "-p default and a static program (auto chooses exec)",
-            wrapper: plain,
-            words: words(&["-p", "default", &fixed]),
-            env: vec![],
-        },
-        Case {
-            what: "an LD_PRELOAD of the user's, kept",
-            wrapper: plain,
-            words: words(&[&dynamic]),
-            env: vec![("LD_PRELOAD", probes().early_thread.display().to_string())],
-        },
-        Case {
-            what: "SIGPIPE ignored and SIGUSR1 blocked by the parent",
-            wrapper: &[
+        case(
+            "a dynamic program found on PATH, preloaded",
+            &[],
+            &[&by_name, "one", "two words", "-x", "--mode"],
+            true,
+        ),
+        case("--mode exec", &[], &["--mode", "exec", d], true),
+        case(
+            "--mode=preload, --profile=default and --",
+            &[],
+            &["--mode=preload", "--profile=default", "--", d],
+            true,
+        ),
+        case(
+            "-p default and a static program (auto: exec)",
+            &[],
+            &["-p", "default", f],
+            true,
+        ),
+        with_preload,
+        case(
+            "SIGPIPE ignored and SIGUSR1 blocked by the parent",
+            &[
                 "python3",
                 "-c",
                 "import os, signal, sys\n\
@@ -78,15 +115,63 @@ fn cases() -> Vec<Case> {
                  signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})\n\
                  os.execv(sys.argv[1], sys.argv[1:])",
             ],
-            words: words(&[&dynamic]),
-            env: vec![],
-        },
-        Case {
-            what: "an address-space limit (auto chooses exec)",
-            wrapper: &["/bin/sh", "-c", "ulimit -v 8000000; exec \"$@\"", "sh"],
-            words: words(&[&dynamic]),
-            env: vec![],
-        },
+            &[d],
+            true,
+        ),
+        case(
+            "an address-space limit (auto: exec)",
+            &["/bin/sh", "-c", "ulimit -v 8000000; exec \"$@\"", "sh"],
+            &[d],
+            true,
+        ),
+        case(
+            "real and effective group ids that differ (auto: exec)",
+            SETRESGID,
+            &[d],
+            true,
+        ),
+        case("repeated keys and an entry without =", &raw_env, &[d], true),
+        case("--verbose", &[], &["-v", d], false),
+        case("--dry-run", &[], &["--dry-run", d], false),
+        case("a profile file", &[], &["-p", "/dev/null", d], false),
+        case("unconfined", &[], &["-p", "unconfined", d], false),
+        case("--cap-add", &[], &["--cap-add", "SYS_ADMIN", d], false),
+        case(
+            "a repeated --mode",
+            &[],
+            &["--mode", "exec", "--mode", "exec", d],
+            false,
+        ),
+        case("a command", &[], &["check", "default"], false),
+        case("--version", &[], &["--version"], false),
+        case("a script", &[], &[&script], false),
+        case(
+            "a static program to preload",
+            &[],
+            &["--mode", "preload", f],
+            false,
+        ),
+        case(
+            "--mode preload where the ids differ",
+            SETRESGID,
+            &["--mode", "preload", d],
+            false,
+        ),
+        case(
+            "--mode exec, a file neither ELF nor #!",
+            &[],
+            &["--mode", "exec", &bare],
+            false,
+        ),
+        case(
+            "a closed standard input",
+            &["/bin/sh", "-c", "exec \"$@\" <&-", "sh"],
+            &[d],
+            false,
+        ),
+        case("a missing program", &[], &["/nonexistent/program"], false),
+        case("a directory", &[], &["/tmp"], false),
+        with_variable,
     ]
 }
 
@@ -137,23 +222,25 @@ fn assert_same(what: &str, fast: &Output, full: &Output) {
 }
 
 #[test]
-fn the_fast_start_launches_as_the_full_launcher_does() {
-    for case in cases() {
+fn every_launch_through_the_fast_start_ends_as_under_the_full_launcher() {
+    for case in cases("front-cases") {
         let fast = output(&mut command(&launcher(), &case));
         let full = output(&mut command(&full_launcher(), &case));
-        assert_eq!(
-            fast.status.code(),
-            Some(0),
-            "{}: {}",
-            case.what,
-            stderr(&fast)
-        );
-        let text = stdout(&fast);
-        assert!(
-            text.contains("status Seccomp:\t2\n") && text.contains("status NoNewPrivs:\t1\n"),
-            "{}: {text}",
-            case.what
-        );
+        if case.fast {
+            assert_eq!(
+                fast.status.code(),
+                Some(0),
+                "{}: {}",
+                case.what,
+                stderr(&fast)
+            );
+            let text = stdout(&fast);
+            assert!(
+                text.contains("status Seccomp:\t2\n") && text.contains("status NoNewPrivs:\t1\n"),
+                "{}: {text}",
+                case.what
+            );
+        }
         assert_same(case.what, &fast, &full);
     }
 }
@@ -167,98 +254,38 @@ fn alone(name: &str) -> PathBuf {
 }
 
 #[test]
-fn those_launches_need_no_full_launcher() {
-    let dir = alone("front-alone-launches");
-    for case in cases() {
-        let fast = output(&mut command(&dir.join("seclaunch"), &case));
-        assert_eq!(
-            fast.status.code(),
-            Some(0),
-            "{}: {}",
-            case.what,
-            stderr(&fast)
-        );
-        assert!(
-            stdout(&fast).contains("status Seccomp_filters:\t1\n"),
-            "{}: {}",
-            case.what,
-            stdout(&fast)
-        );
-    }
-    std::fs::remove_dir_all(&dir).unwrap();
-}
-
-/// A command line, and variables set beside the clean environment.
-type Launch = (&'static str, Vec<String>, Vec<(&'static str, &'static str)>);
-
-/// Command lines and environments the fast start leaves to the full launcher.
-fn deferred() -> Vec<Launch> {
-    let (dynamic, fixed) = launch_state_probes();
-    let (dynamic, fixed) = (dynamic.display().to_string(), fixed.display().to_string());
-    let script = scratch("front-script").join("script");
-    std::fs::write(&script, "#!/bin/sh\nexit 0\n").unwrap();
-    let script = script.display().to_string();
-    let words = |list: &[&str]| list.iter().map(|w| w.to_string()).collect::<Vec<_>>();
-    vec![
-        ("--verbose", words(&["-v", &dynamic]), vec![]),
-        ("--dry-run", words(&["--dry-run", &dynamic]), vec![]),
-        (
-            "a profile file",
-            words(&["-p", "/dev/null", &dynamic]),
-            vec![],
-        ),
-        ("unconfined", words(&["-p", "unconfined", &dynamic]), vec![]),
-        (
-            "--cap-add",
-            words(&["--cap-add", "SYS_ADMIN", &dynamic]),
-            vec![],
-        ),
-        (
-            "a repeated --mode",
-            words(&["--mode", "exec", "--mode", "exec", &dynamic]),
-            vec![],
-        ),
-        ("a command", words(&["check", "default"]), vec![]),
-        ("--version", words(&["--version"]), vec![]),
-        ("a script", words(&[&script]), vec![]),
-        (
-            "a static program to preload",
-            words(&["--mode", "preload", &fixed]),
-            vec![],
-        ),
-        (
-            "a missing program",
-            words(&["/nonexistent/program"]),
-            vec![],
-        ),
-        ("a directory", words(&["/tmp"]), vec![]),
-        (
-            "a variable of seclaunch's",
-            words(&[&dynamic]),
-            vec![("SECLAUNCH_PROFILE", "default")],
-        ),
-    ]
-}
-
-#[test]
-fn other_command_lines_reach_the_full_launcher_unchanged() {
-    let dir = alone("front-alone-deferred");
+fn without_the_full_launcher_only_the_fast_starts_launches_run() {
+    let dir = alone("front-alone");
     let missing = format!(
         "seclaunch: {}: cannot run the full launcher: not found\n",
         dir.join("seclaunch-full").display()
     );
-    for (what, words, env) in deferred() {
-        let mut fast = clean_command(&dir.join("seclaunch"));
-        fast.args(&words).envs(env.iter().copied());
-        let fast = output(&mut fast);
-        assert_eq!(fast.status.code(), Some(125), "{what}: {}", stderr(&fast));
-        assert_eq!(stderr(&fast), missing, "{what}");
-
-        let mut through = clean_command(&launcher());
-        through.args(&words).envs(env.iter().copied());
-        let mut direct = clean_command(&full_launcher());
-        direct.args(&words).envs(env.iter().copied());
-        assert_same(what, &output(&mut through), &output(&mut direct));
+    for case in cases("front-alone-cases") {
+        let out = output(&mut command(&dir.join("seclaunch"), &case));
+        if case.fast {
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{}: {}",
+                case.what,
+                stderr(&out)
+            );
+            assert!(
+                stdout(&out).contains("status Seccomp_filters:\t1\n"),
+                "{}: {}",
+                case.what,
+                stdout(&out)
+            );
+        } else {
+            assert_eq!(
+                out.status.code(),
+                Some(125),
+                "{}: {}",
+                case.what,
+                stderr(&out)
+            );
+            assert_eq!(stderr(&out), missing, "{}", case.what);
+        }
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
