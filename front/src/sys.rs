@@ -436,45 +436,30 @@ pub fn memfd_create(name: &CStr) -> Result<Fd, i32> {
 /// Seals `fd` against every change, the seals included.
 pub fn seal_all(fd: &Fd) -> Result<(), i32> {
     const F_ADD_SEALS: usize = 1033;
-    const SEALS: usize = 0x1 | 0x2 | 0x4 | 0x8; // SEAL, SHRINK, GROW, WRITE
-                                                // SAFETY: F_ADD_SEALS takes an integer.
+    // F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_GROW, F_SEAL_WRITE.
+    const SEALS: usize = 0x1 | 0x2 | 0x4 | 0x8;
+    // SAFETY: F_ADD_SEALS takes an integer.
     result(unsafe { syscall(nr::FCNTL, [fd.0 as usize, F_ADD_SEALS, SEALS, 0, 0, 0]) }).map(|_| ())
 }
 
 /// Whether the real and effective user ids, and the real and effective group ids, are
 /// the same.
 pub fn ids_agree() -> Result<bool, i32> {
-    let mut uids = [0u32; 3];
-    let mut gids = [0u32; 3];
-    // SAFETY: getresuid and getresgid each write three u32 (real, effective, saved)
-    // through the three pointers.
-    unsafe {
-        let base = uids.as_mut_ptr();
-        result(syscall(
-            nr::GETRESUID,
-            [
-                base as usize,
-                base.add(1) as usize,
-                base.add(2) as usize,
-                0,
-                0,
-                0,
-            ],
-        ))?;
-        let base = gids.as_mut_ptr();
-        result(syscall(
-            nr::GETRESGID,
-            [
-                base as usize,
-                base.add(1) as usize,
-                base.add(2) as usize,
-                0,
-                0,
-                0,
-            ],
-        ))?;
-    }
-    Ok(uids[0] == uids[1] && gids[0] == gids[1])
+    let [uid, euid, _] = res_ids(nr::GETRESUID)?;
+    let [gid, egid, _] = res_ids(nr::GETRESGID)?;
+    Ok(uid == euid && gid == egid)
+}
+
+/// The real, effective and saved ids `getresuid` or `getresgid` (`call`) gives.
+fn res_ids(call: usize) -> Result<[u32; 3], i32> {
+    let mut ids = [0u32; 3];
+    let base = ids.as_mut_ptr();
+    let at = |i: usize| base.wrapping_add(i) as usize;
+    let args = [at(0), at(1), at(2), 0, 0, 0];
+    // SAFETY: both calls write three u32 (real, effective, saved) through the three
+    // pointers, which point into `ids`.
+    result(unsafe { syscall(call, args) })?;
+    Ok(ids)
 }
 
 /// Whether descriptor `fd` is open.
