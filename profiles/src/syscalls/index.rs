@@ -29,7 +29,12 @@ impl NameIndex {
 
     /// The position of `name` in `table`, the table this index was built from.
     pub(super) fn position(&self, table: &[(Name, u32)], name: &str) -> Option<usize> {
-        let key = prefix_key(name);
+        let name = name.as_bytes();
+        let mut head = [0_u8; 16];
+        let n = name.len().min(head.len());
+        head[..n].copy_from_slice(&name[..n]);
+        // The same key `prefix_key` derives, without its byte-at-a-time loop.
+        let key = u128::from_be_bytes(head);
         let mask = self.slots.len().wrapping_sub(1);
         let start = slot_hash(key);
         // Bounded by the slot count so that even a corrupt index cannot loop forever;
@@ -40,11 +45,12 @@ impl NameIndex {
                 return None;
             }
             let position = usize::from(slot);
-            // Equal keys mean equal names up to 16 bytes; longer names may share one.
+            // Equal keys and lengths mean equal names of up to 16 bytes (the key
+            // holds all of them); longer names may share a key.
             if self.keys.get(position) == Some(&key)
-                && table
-                    .get(position)
-                    .is_some_and(|(n, _)| n.as_bytes() == name.as_bytes())
+                && table.get(position).is_some_and(|(n, _)| {
+                    n.len() == name.len() && (name.len() <= head.len() || n.as_bytes() == name)
+                })
             {
                 return Some(position);
             }
@@ -71,6 +77,7 @@ impl NameIndex {
 ///
 /// Syscall names hold no NUL byte, so two names of at most 16 bytes are equal exactly
 /// when their keys are; every name of the five ABIs but a few dozen is that short.
+#[cfg(test)]
 pub(super) const fn prefix_key(name: &str) -> u128 {
     prefix_key_of(name.as_bytes())
 }

@@ -39,6 +39,10 @@ impl Name {
         self.bytes.split_at(self.len as usize).0
     }
 
+    pub(super) fn len(&self) -> usize {
+        usize::from(self.len)
+    }
+
     pub(super) fn as_bytes(&self) -> &[u8] {
         self.bytes.get(..usize::from(self.len)).unwrap_or_default()
     }

@@ -65,6 +65,8 @@ fn long_names_sharing_a_key_are_told_apart() {
     assert_eq!(number(Abi::X86_64, "sched_get_priority_min"), Some(147));
     assert_eq!(number(Abi::X86_64, "sched_get_priority_mid"), None);
     assert_eq!(number(Abi::X86_64, "sched_get_priori"), None);
+    // A NUL makes a different name, whose key may equal a real one's.
+    assert_eq!(number(Abi::X86_64, "read\0"), None);
     assert_eq!(number(Abi::X86, "clock_nanosleep_time64"), Some(407));
     assert_eq!(number(Abi::X86, "clock_nanosleep"), Some(267));
 }
