@@ -190,3 +190,27 @@ fn the_checksum_finds_any_change_to_one_word() {
     let swapped = frame_checksum(&[&frame[8..16], &frame[..8], &frame[HEADER_LEN..]]);
     assert_ne!(swapped, sum);
 }
+
+#[test]
+fn the_checksum_finds_the_same_bit_changed_in_two_words() {
+    // 64 instructions; every pair of words with the same bit flipped in both.
+    let mut program = [0u8; 8 * 64];
+    for (i, byte) in program.iter_mut().enumerate() {
+        *byte = (i * 7 + 3) as u8;
+    }
+    let base = frame_checksum(&[&program]);
+    for bit in [0, 7, 31, 32, 62, 63] {
+        for a in 0..64 {
+            for b in a + 1..64 {
+                let mut damaged = program;
+                damaged[a * 8 + bit / 8] ^= 1 << (bit % 8);
+                damaged[b * 8 + bit / 8] ^= 1 << (bit % 8);
+                assert_ne!(
+                    frame_checksum(&[&damaged]),
+                    base,
+                    "bit {bit}, words {a} and {b}"
+                );
+            }
+        }
+    }
+}
