@@ -57,9 +57,9 @@ const FLAG_TSYNC: u32 = 1;
 #[link_section = ".init_array"]
 static CONSTRUCTOR: extern "C" fn(c_int, *const *const c_char, *const *const c_char) = secshim_init;
 
-extern "C" fn secshim_init(_: c_int, _: *const *const c_char, envp: *const *const c_char) {
+extern "C" fn secshim_init(argc: c_int, argv: *const *const c_char, envp: *const *const c_char) {
     nostd::link();
-    sys::note_initial_env(envp);
+    sys::note_initial_env(argc, argv, envp);
     let verbose = sys::getenv(VERBOSE_VAR) == Some(b"1");
     let mut message = [0u8; MESSAGE_LEN];
     match run(&mut message) {
@@ -118,10 +118,17 @@ fn fail<'m, T>(what: &'static [u8], why: Why<'m>) -> Result<T, Failure<'m>> {
     Err(Failure { what, why })
 }
 
-/// The request the environment makes.
+/// The request the environment makes. It holds no slice of the environment's
+/// strings: the shim rewrites some of them in place before installing (see
+/// `mark_installed`), so nothing borrowed from them may live across that.
 enum Request {
-    Handoff(&'static [u8]),
-    Profile(&'static [u8]),
+    /// `SECLAUNCH_HANDOFF`, read.
+    Handoff(Result<Announce, handoff::Error>),
+    /// `SECLAUNCH_PROFILE=default`.
+    NamedDefault,
+    /// Another `SECLAUNCH_PROFILE`, read again (and copied) where it is compiled.
+    Profile,
+    /// Neither variable: the embedded default.
     Default,
 }
 
@@ -130,9 +137,10 @@ enum Request {
 /// the frame buffer's 32 KiB of stack.
 fn run(message: &mut [u8]) -> Result<Done, Failure<'_>> {
     let request = match (sys::getenv(HANDOFF_VAR), sys::getenv(PROFILE_VAR)) {
-        (Some(value), _) => Request::Handoff(value),
+        (Some(value), _) => Request::Handoff(handoff::parse_announce(value)),
         (None, Some(b"unconfined")) => return Ok(Done::Unconfined),
-        (None, Some(source)) => Request::Profile(source),
+        (None, Some(b"default")) => Request::NamedDefault,
+        (None, Some(_)) => Request::Profile,
         (None, None) => Request::Default,
     };
     // A marker only counts once the kernel confirms a filter is in force: forged in an
@@ -154,19 +162,42 @@ fn fulfil<'m>(
     message: &'m mut [u8],
 ) -> Result<Done, Failure<'m>> {
     match request {
-        Request::Handoff(value) => {
-            let announce = handoff::parse_announce(value).or_else(handoff_failure)?;
+        Request::Handoff(announce) => {
+            let announce = announce.or_else(handoff_failure)?;
             install_handoff(&announce, active)
         }
-        Request::Default | Request::Profile(b"default") if precompiled_applies() => {
+        Request::Default | Request::NamedDefault if precompiled_applies() => {
             match handoff::precompiled_default().map(|frame| handoff::decode(frame, None)) {
                 Some(Ok(frame)) => finish(&frame, active),
                 _ => fail(b"reading the precompiled default", Why::Text(b"corrupt")),
             }
         }
-        Request::Profile(source) => compile_and_finish(source, active, message),
-        Request::Default => compile_and_finish(b"default", active, message),
+        Request::Profile => compile_profile(active, message),
+        Request::Default | Request::NamedDefault => compile_and_finish(b"default", active, message),
     }
+}
+
+/// The longest `SECLAUNCH_PROFILE` path (the kernel's `PATH_MAX`).
+const MAX_PROFILE_PATH: usize = 4096;
+
+/// Compiles the profile `SECLAUNCH_PROFILE` names, from a copy of the variable: the
+/// string itself may be rewritten before this returns.
+#[inline(never)]
+fn compile_profile<'m>(active: Option<Marker>, message: &'m mut [u8]) -> Result<Done, Failure<'m>> {
+    let mut path = [0u8; MAX_PROFILE_PATH];
+    let len = match sys::getenv(PROFILE_VAR) {
+        Some(source) if source.len() <= path.len() => {
+            path[..source.len()].copy_from_slice(source);
+            source.len()
+        }
+        _ => {
+            return fail(
+                b"reading SECLAUNCH_PROFILE",
+                Why::Text(b"the path is too long"),
+            )
+        }
+    };
+    compile_and_finish(&path[..len], active, message)
 }
 
 /// Compiles `source` with the engine into a frame on this function's stack (32 KiB,
@@ -218,12 +249,26 @@ fn precompiled_applies() -> bool {
 
 const HANDOFF_WHAT: &[u8] = b"reading the launcher's filter (SECLAUNCH_HANDOFF)";
 
-/// Reads the frame `SECLAUNCH_HANDOFF` announces onto this function's stack, closes
-/// its fd, so that the program never sees it, and installs the frame.
-#[inline(never)]
+/// Reads the frame `SECLAUNCH_HANDOFF` announces onto the stack, closes its fd, so that
+/// the program never sees it, and installs the frame. A frame of Docker's default size
+/// gets a buffer under a page: the compiler probes every page of a larger stack frame,
+/// and pages below the stack are new.
 fn install_handoff(announce: &Announce, active: Option<Marker>) -> Result<Done, Failure<'static>> {
+    const SMALL: usize = 3584;
+    if announce.len < SMALL {
+        read_and_install::<SMALL>(announce, active)
+    } else {
+        read_and_install::<{ MAX_FRAME_LEN + 1 }>(announce, active)
+    }
+}
+
+#[inline(never)]
+fn read_and_install<const N: usize>(
+    announce: &Announce,
+    active: Option<Marker>,
+) -> Result<Done, Failure<'static>> {
     // One byte more than announced shows a file that is too long.
-    let mut buf = [core::mem::MaybeUninit::<u8>::uninit(); MAX_FRAME_LEN + 1];
+    let mut buf = [core::mem::MaybeUninit::<u8>::uninit(); N];
     let want = (announce.len + 1).min(buf.len());
     let read = sys::pread_full(announce.fd, &mut buf[..want], 0);
     sys::close(announce.fd);

@@ -1,16 +1,61 @@
 //! Every call into libc and the kernel the shim makes. Each wrapper is safe to call and
 //! checks nothing beyond its own contract; the decisions live in `lib.rs`.
 
-use core::ffi::{c_char, c_void, CStr};
+use core::ffi::{c_char, c_int, c_void, CStr};
 use core::sync::atomic::{AtomicPtr, Ordering};
 
-/// The environment array the loader passed to the constructor: the kernel's, on the
-/// process's initial stack.
+/// The kernel's environment array on the process's initial stack, when the
+/// constructor was called with it; else null, and nothing is edited in place.
 static INITIAL_ENV: AtomicPtr<*const c_char> = AtomicPtr::new(core::ptr::null_mut());
 
-/// Records the environment array the constructor was called with.
-pub fn note_initial_env(envp: *const *const c_char) {
-    INITIAL_ENV.store(envp.cast_mut(), Ordering::Relaxed);
+/// Records the environment array the constructor was called with, if it is the
+/// kernel's: the loader passes that one to the constructors of a program's preloaded
+/// libraries, right after the argument vector (`dlopen` passes `environ`, which may be
+/// anything).
+pub fn note_initial_env(argc: c_int, argv: *const *const c_char, envp: *const *const c_char) {
+    let Ok(argc) = usize::try_from(argc) else {
+        return;
+    };
+    if !argv.is_null() && envp == argv.wrapping_add(argc + 1) {
+        INITIAL_ENV.store(envp.cast_mut(), Ordering::Relaxed);
+    }
+}
+
+/// The end of the kernel's strings (`AT_EXECFN`, the file name it places above
+/// them), if strings may be edited in place: only in a process that has never started
+/// a thread, since another thread could read a string while it is rewritten. Asked
+/// once, when first needed, so that a shim with nothing to edit pays nothing.
+fn strings_end() -> Option<usize> {
+    const UNKNOWN: usize = 0;
+    const NO: usize = 1;
+    static END: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(UNKNOWN);
+    let end = match END.load(Ordering::Relaxed) {
+        UNKNOWN => {
+            // SAFETY: getauxval reads the auxiliary vector and has no preconditions.
+            let execfn = unsafe { libc::getauxval(libc::AT_EXECFN) } as usize;
+            let end = if single_threaded() && execfn > NO {
+                execfn
+            } else {
+                NO
+            };
+            END.store(end, Ordering::Relaxed);
+            end
+        }
+        known => known,
+    };
+    (end != NO).then_some(end)
+}
+
+/// Whether glibc says the process has never created a thread
+/// (`__libc_single_threaded`, glibc 2.32). Looked up at run time: a missing symbol in
+/// a preloaded library would make the loader skip the shim. An older glibc counts as
+/// threaded.
+fn single_threaded() -> bool {
+    // SAFETY: dlsym with RTLD_DEFAULT looks the name up in the loaded objects; the
+    // name is NUL-terminated.
+    let flag = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"__libc_single_threaded".as_ptr()) };
+    // SAFETY: glibc's `__libc_single_threaded` is a char that only glibc writes.
+    !flag.is_null() && unsafe { *flag.cast::<c_char>() } != 0
 }
 
 /// The current environment's first `name=` entry, if it is one of the strings the
@@ -22,11 +67,15 @@ fn stack_entry(name: &[u8]) -> Option<(*mut u8, usize)> {
     if initial.is_null() {
         return None;
     }
-    // SAFETY: `environ` is glibc's current environment array, null-terminated, and the
-    // initial one is the loader's, null-terminated too; their strings are
-    // NUL-terminated. The constructor runs before any thread of ours exists.
+    let end = strings_end()?;
+    // SAFETY: `environ` is glibc's current environment array (null after clearenv),
+    // null-terminated, and the initial one is the kernel's, null-terminated too; their
+    // strings are NUL-terminated. No other thread exists (strings_end).
     unsafe {
         let mut entry = libc::environ.cast_const();
+        if entry.is_null() {
+            return None;
+        }
         let found = loop {
             let p = *entry;
             if p.is_null() {
@@ -38,9 +87,10 @@ fn stack_entry(name: &[u8]) -> Option<(*mut u8, usize)> {
             }
             entry = entry.add(1);
         };
-        // The kernel's strings lie above the pointer arrays on the stack; the heap and
-        // every library's data lie below it.
-        if (found as usize) <= initial as usize {
+        // The kernel's strings lie above the pointer arrays on the stack and below the
+        // file name at its top; the heap and every library's data lie elsewhere.
+        let address = found as usize;
+        if address <= initial as usize || address >= end {
             return None;
         }
         let mut at = initial.cast_const();
@@ -85,11 +135,14 @@ pub fn erase_env(name: &CStr) {
     }
 }
 
-/// The value of environment variable `name` (NUL-terminated), if set.
+/// The value of environment variable `name` (NUL-terminated), if set. The shim
+/// rewrites some environment strings in place once it has read them
+/// (`rewrite_env`, `erase_env`): a value must not be kept, or passed down to code
+/// that installs, past that point.
 pub fn getenv(name: &CStr) -> Option<&'static [u8]> {
     // SAFETY: `name` is NUL-terminated. glibc returns a pointer into the environment or
-    // null; the constructor runs before `main` and before any thread of ours exists, and
-    // nothing in the shim changes the variable while the slice is in use.
+    // null; the constructor runs before `main` and before any thread of ours exists.
+    // Callers drop the slice before the string can be rewritten (see above).
     let value = unsafe { libc::getenv(name.as_ptr()) };
     if value.is_null() {
         return None;
@@ -117,8 +170,8 @@ pub fn errno() -> i32 {
 }
 
 /// Reads up to `buf.len()` bytes at `offset` of `fd` into `buf`, which need not be
-/// initialised, retrying on EINTR and short reads; the bytes read. Only those are
-/// touched, so a large buffer on the stack costs the pages the data fills.
+/// initialised (nothing writes it first), retrying on EINTR and short reads; the
+/// bytes read.
 pub fn pread_full(
     fd: i32,
     buf: &mut [core::mem::MaybeUninit<u8>],

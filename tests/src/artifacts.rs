@@ -109,6 +109,25 @@ pub fn launch_state_probes() -> &'static (PathBuf, PathBuf) {
     })
 }
 
+/// `environment_changers.c`: the library that empties the environment in its
+/// constructor, and the program that dlopens a library after a `putenv`.
+pub fn environment_changers() -> &'static (PathBuf, PathBuf) {
+    static BUILT: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("c/environment_changers.c");
+        let out = target_dir().join("e2e-c");
+        std::fs::create_dir_all(&out).expect("creates target/e2e-c");
+        (
+            cc(
+                &out.join("clearenv.so"),
+                &[&src],
+                &["-shared", "-fPIC", "-DCLEARENV_LIBRARY"],
+            ),
+            cc(&out.join("dlopen_after_putenv"), &[&src], &["-ldl"]),
+        )
+    })
+}
+
 /// `agent_probe.c`, built once per test binary like [`probes`].
 pub fn agent_probe() -> &'static Path {
     static PROBE: OnceLock<PathBuf> = OnceLock::new();

@@ -6,7 +6,7 @@ use std::os::fd::AsRawFd;
 use std::path::Path;
 use std::process::Command;
 
-use seclaunch_tests::artifacts::{probes, shim};
+use seclaunch_tests::artifacts::{environment_changers, probes, shim};
 use seclaunch_tests::run::{
     clean_command, handoff_for, memfd_with, output, parse_status, scratch, sentinel_profile,
     sentinel_text, stderr, stdout, SENTINEL,
@@ -85,6 +85,30 @@ fn a_thread_from_an_earlier_preload_constructor_is_filtered() {
     let out = output(command.env("LD_PRELOAD", preload).arg("early-thread"));
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out), format!("start=0 now=2 denied={SENTINEL}\n"));
+}
+
+#[test]
+fn an_environment_emptied_by_an_earlier_constructor_still_gets_the_default() {
+    // A library after the shim in LD_PRELOAD runs its constructor first; clearenv
+    // leaves `environ` null, so the shim finds no request and installs the default.
+    let (clearenv, _) = environment_changers();
+    let preload = format!("{}:{}", shim().display(), clearenv.display());
+    let status = status_of(
+        clean_command(&probes().probe)
+            .env("LD_PRELOAD", preload)
+            .arg("status"),
+    );
+    assert_eq!((status.0, status.1), (2, 1), "{status:?}");
+}
+
+#[test]
+fn a_dlopened_shim_installs_without_editing_strings_it_cannot_trust() {
+    // dlopen hands the constructor `environ`, not the kernel's array; the profile's
+    // string is read-only, and writing over it would crash.
+    let (_, program) = environment_changers();
+    let out = output(clean_command(program).arg(shim()));
+    assert!(out.status.success(), "{:?}: {}", out.status, stderr(&out));
+    assert_eq!(stdout(&out), "Seccomp:\t2\n");
 }
 
 #[test]
