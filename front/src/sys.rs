@@ -27,7 +27,6 @@ mod nr {
     pub const STATX: usize = 332;
     pub const GETRESUID: usize = 118;
     pub const GETRESGID: usize = 120;
-    pub const MPROTECT: usize = 10;
 }
 
 #[cfg(target_arch = "aarch64")]
@@ -53,7 +52,6 @@ mod nr {
     pub const STATX: usize = 291;
     pub const GETRESUID: usize = 148;
     pub const GETRESGID: usize = 150;
-    pub const MPROTECT: usize = 226;
 }
 
 pub const ENOENT: i32 = 2;
@@ -162,15 +160,6 @@ impl Drop for Fd {
     fn drop(&mut self) {
         // SAFETY: the descriptor is ours; closing it invalidates nothing else.
         unsafe { syscall(nr::CLOSE, [self.0 as usize, 0, 0, 0, 0, 0]) };
-    }
-}
-
-impl Fd {
-    /// Gives the descriptor up without closing it (for one the program inherits).
-    pub fn leak(self) -> i32 {
-        let fd = self.0;
-        core::mem::forget(self);
-        fd
     }
 }
 
@@ -467,16 +456,6 @@ pub fn is_open(fd: i32) -> bool {
     const F_GETFD: usize = 1;
     // SAFETY: F_GETFD takes no argument and reads the descriptor's flags.
     result(unsafe { syscall(nr::FCNTL, [fd as usize, F_GETFD, 0, 0, 0, 0]) }).is_ok()
-}
-
-/// Makes `len` bytes at `addr` (page-aligned) read-only.
-///
-/// # Safety
-/// Nothing may write the range afterwards.
-pub unsafe fn protect_read_only(addr: usize, len: usize) -> Result<(), i32> {
-    const PROT_READ: usize = 1;
-    // SAFETY: the caller vouches that the range is not written any more.
-    result(unsafe { syscall(nr::MPROTECT, [addr, len, PROT_READ, 0, 0, 0]) }).map(|_| ())
 }
 
 /// The kernel's release (`uname -r`), written into `buf`; its length.
