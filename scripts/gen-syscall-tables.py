@@ -6,9 +6,11 @@ Source: the linux-raw-sys crate (version pinned below), whose per-architecture
 `pub const __NR_<name>: u32 = <number>;` per syscall. `cargo fetch` puts the crate in
 the cargo registry because seclaunch-profiles names it as a dev-dependency.
 
-Output: for each ABI seclaunch compiles filters for (x86_64, i386, x32, aarch64, arm),
-the (name, number) pairs sorted by name and the (number, name) pairs sorted by number,
-plus the sorted set of syscall names found on any architecture linux-raw-sys covers.
+Output: one table of every syscall name found on any architecture linux-raw-sys
+covers, sorted, each with its number on the five ABIs seclaunch compiles filters for
+(x86_64, i386, x32, aarch64, arm; `NONE` where an ABI lacks it), so that one lookup of a
+name answers for every ABI; and for each of those ABIs the (number, position in that
+table) pairs sorted by number.
 
 Names: the tables must use the names libseccomp resolves, since that is what runc
 looks profile names up with. They are the kernel's names with one exception:
@@ -160,31 +162,35 @@ def render(crate):
         f'pub(super) const KERNEL: &str = "{kernel}";',
         "",
         "use super::name::{n, Name};",
+        "use super::NONE;",
     ]
-    for stem, arch in ABIS:
+    names = every_name(crate)
+    position = {name: i for i, name in enumerate(names)}
+    numbers = {name: ["NONE"] * len(ABIS) for name in names}
+    reverse = []
+    for k, (stem, arch) in enumerate(ABIS):
         by_name, by_number = abi_table(crate, stem, arch)
-        out += [
-            "",
-            f"/// {arch}: (name, number), sorted by name. A `const`, so that the search",
-            "/// keys can be derived from it at compile time.",
-            f"pub(super) const {stem}_BY_NAME: &[(Name, u32)] = &[",
-        ]
-        out += [f'    (n("{name}"), {nr}),' for name, nr in by_name]
-        out += [
-            "];",
-            "",
-            f"/// {arch}: (number, name), sorted by number; one name per number.",
-            f"pub(super) static {stem}_BY_NUMBER: &[(u32, Name)] = &[",
-        ]
-        out += [f'    ({nr}, n("{name}")),' for nr, name in by_number]
-        out.append("];")
+        for name, nr in by_name:
+            numbers[name][k] = str(nr)
+        reverse.append((stem, arch, by_number))
     out += [
         "",
-        f"/// Every syscall name of every architecture in {CRATE}, sorted.",
-        "pub(super) static ALL_NAMES: &[Name] = &[",
+        f"/// Every syscall name of every architecture in {CRATE}, sorted, with its number",
+        "/// on each ABI in `Abi::ALL` order, or `NONE`. A `const`, so that the name index",
+        "/// can be derived from it at compile time.",
+        f"pub(super) const SYSCALLS: &[(Name, [u32; {len(ABIS)}])] = &[",
     ]
-    out += [f'    n("{name}"),' for name in every_name(crate)]
+    out += [f'    (n("{name}"), [{", ".join(numbers[name])}]),' for name in names]
     out.append("];")
+    for stem, arch, by_number in reverse:
+        out += [
+            "",
+            f"/// {arch}: (number, position in `SYSCALLS`), sorted by number; one name per",
+            "/// number.",
+            f"pub(super) static {stem}_BY_NUMBER: &[(u32, u16)] = &[",
+        ]
+        out += [f"    ({nr}, {position[name]})," for nr, name in by_number]
+        out.append("];")
     return "\n".join(out) + "\n"
 
 

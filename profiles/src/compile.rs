@@ -8,7 +8,7 @@ use crate::bpf::sock_filter;
 use crate::codegen::{self, CodegenError, Plan};
 use crate::db::{Cond, Database, DbError};
 use crate::resolve::{Resolved, Rule};
-use crate::syscalls;
+use crate::syscalls::{self, Syscall};
 
 /// A compiled filter and what went into it.
 #[derive(Debug)]
@@ -74,18 +74,18 @@ pub fn compile(resolved: &Resolved, strict: bool) -> Result<Compiled, CompileErr
             redundant_rules += 1;
             continue;
         }
-        if !syscalls::is_known(&rule.name) {
+        let Some(syscall) = rule.syscall else {
             if strict {
-                let kind = CompileErrorKind::UnknownSyscall(rule.name.clone());
+                let kind = CompileErrorKind::UnknownSyscall(rule.name.to_string());
                 return Err(CompileError {
                     location: rule.location.to_string(),
                     kind,
                 });
             }
-            unknown_names.push((rule.name.clone(), rule.location.to_string()));
+            unknown_names.push((rule.name.to_string(), rule.location.to_string()));
             continue;
-        }
-        add_rule(&mut db, rule)?;
+        };
+        add_rule(&mut db, rule, syscall)?;
     }
     let plan = Plan {
         default_action: default,
@@ -108,7 +108,7 @@ pub fn compile(resolved: &Resolved, strict: bool) -> Result<Compiled, CompileErr
 /// One rule into the database, split as runc splits it: when an argument index repeats,
 /// every condition becomes a rule of its own (an OR), since libseccomp cannot compare the
 /// same argument twice in one rule.
-fn add_rule(db: &mut Database, rule: &Rule) -> Result<(), CompileError> {
+fn add_rule(db: &mut Database, rule: &Rule, syscall: Syscall) -> Result<(), CompileError> {
     if let Some((k, index)) = rule.bad_index {
         let location = format!("{}.args[{k}].index", rule.location.entry_path());
         return Err(CompileError {
@@ -119,18 +119,20 @@ fn add_rule(db: &mut Database, rule: &Rule) -> Result<(), CompileError> {
     let fail = |source| CompileError {
         location: rule.location.to_string(),
         kind: CompileErrorKind::Rule {
-            name: rule.name.clone(),
+            name: rule.name.to_string(),
             source,
         },
     };
+    let number = |abi| syscall.number(abi);
     if repeats_an_index(&rule.conds) {
         for cond in &rule.conds {
-            db.add_rule(&rule.name, rule.action, std::slice::from_ref(cond))
+            let conds = std::slice::from_ref(cond);
+            db.add_numbered_rule(&rule.name, number, rule.action, conds)
                 .map_err(fail)?;
         }
         Ok(())
     } else {
-        db.add_rule(&rule.name, rule.action, &rule.conds)
+        db.add_numbered_rule(&rule.name, number, rule.action, &rule.conds)
             .map_err(fail)
     }
 }
@@ -152,10 +154,7 @@ fn stub_max(resolved: &Resolved) -> BTreeMap<Abi, u32> {
         return out;
     }
     for abi in &resolved.abis {
-        let numbers = resolved
-            .rules
-            .iter()
-            .filter_map(|r| stub_number(*abi, &r.name));
+        let numbers = resolved.rules.iter().filter_map(|r| stub_number(*abi, r));
         if let Some(max) = numbers.max().filter(|m| *m > 0) {
             out.insert(*abi, max);
         }
@@ -166,9 +165,10 @@ fn stub_max(resolved: &Resolved) -> BTreeMap<Abi, u32> {
 /// A name's number as runc's `GetSyscallFromNameByArch` sees it: libseccomp resolves the
 /// i386 socket and IPC calls to pseudo numbers (they go through `socketcall`/`ipc`), so
 /// they never raise the i386 threshold.
-fn stub_number(abi: Abi, name: &str) -> Option<u32> {
-    if crate::db::is_multiplexed(abi, name) {
+fn stub_number(abi: Abi, rule: &Rule) -> Option<u32> {
+    let number = rule.syscall?.number(abi)?;
+    if crate::db::is_multiplexed(abi, &rule.name) {
         return None;
     }
-    syscalls::number(abi, name)
+    Some(number)
 }

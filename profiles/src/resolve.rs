@@ -8,11 +8,14 @@
 //! flattens every entry into one rule per name. The order of rules is kept: libseccomp's
 //! merging depends on it.
 
+use std::borrow::Cow;
+
 use crate::action::Action;
 use crate::arch::{Abi, Arch};
 use crate::caps::CapSet;
 use crate::db::{CmpOp, Cond};
 use crate::model::{Filter, Format, KernelVersion, Profile, SyscallEntry};
+use crate::syscalls::Syscall;
 
 /// The inputs that decide which entries of a profile apply.
 #[derive(Clone, Debug)]
@@ -63,8 +66,10 @@ pub struct Flags {
 /// One rule: a syscall name with its action and conditions, as runc passes it on.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Rule {
-    /// The syscall name as written.
-    pub name: String,
+    /// The syscall name as written: the tables' copy when they know it.
+    pub name: Cow<'static, str>,
+    /// The syscall the name is, if the tables know it: its number on every ABI.
+    pub syscall: Option<Syscall>,
     /// The action, with its errno or trace data.
     pub action: Action,
     /// The argument comparisons, in the order written.
@@ -395,15 +400,23 @@ fn entry_rules(entry: &SyscallEntry, i: usize) -> Result<Vec<Rule>, ResolveError
     let conds = conditions(entry, i)?;
     let bad_index = entry.args.iter().enumerate().find(|(_, a)| a.index > 5);
     let bad_index = bad_index.map(|(k, a)| (k, a.index));
-    let rules = names.into_iter().enumerate().map(|(j, name)| Rule {
-        name: name.clone(),
-        action,
-        conds: conds.clone(),
-        location: RuleLocation {
-            entry: i,
-            name: (key == "names").then_some(j),
-        },
-        bad_index,
+    let rules = names.into_iter().enumerate().map(|(j, name)| {
+        let syscall = Syscall::lookup(name);
+        let name = match syscall {
+            Some(known) => Cow::Borrowed(known.name()),
+            None => Cow::Owned(name.clone()),
+        };
+        Rule {
+            name,
+            syscall,
+            action,
+            conds: conds.clone(),
+            location: RuleLocation {
+                entry: i,
+                name: (key == "names").then_some(j),
+            },
+            bad_index,
+        }
     });
     Ok(rules.collect())
 }

@@ -96,7 +96,7 @@ fn every_number_libseccomp_knows_is_ours() {
                 None => unknown_to_libseccomp.push(name),
             }
         }
-        let total = syscalls::table(abi).len();
+        let total = syscalls::table(abi).count();
         let unknown = unknown_to_libseccomp.len();
         println!(
             "{abi}: {total} syscalls; {agreed} agree with libseccomp, {multiplexed} go \

@@ -11,7 +11,7 @@ use crate::arch::Abi;
 
 use super::chain::{self, ArgCmp, RuleArgs};
 use super::tree::{Exists, Scan, Slot, Tree, UNSET_ACTION};
-use super::{CmpOp, Resolver};
+use super::CmpOp;
 
 /// i386 `socketcall`, the multiplexer of the socket calls (`arch-x86.c`).
 pub(super) const I386_SOCKETCALL: u32 = 102;
@@ -285,13 +285,13 @@ impl Filter {
 
     /// Where an unconditional rule for `name` would go, for [`super::Database`]'s fast
     /// path: a real number no entry has yet, or nowhere (i386 drops pseudo numbers).
-    /// Multiplexed calls, pseudo numbers that are filed, and numbers with an entry take
-    /// the general path.
-    pub(super) fn fresh_number(&self, name: &str, resolver: Resolver) -> Fresh {
+    /// `number` is the name's on this ABI. Multiplexed calls, pseudo numbers that are
+    /// filed, and numbers with an entry take the general path.
+    pub(super) fn fresh_number(&self, name: &str, number: Option<u32>) -> Fresh {
         if multiplexer(self.abi, name).is_some() {
             return Fresh::Taken;
         }
-        match resolver(self.abi, name) {
+        match number {
             Some(nr) if !self.entries.contains_key(&SysKey::Nr(nr)) => Fresh::Number(nr),
             None if self.abi == Abi::X86 => Fresh::Skipped,
             _ => Fresh::Taken,
@@ -307,17 +307,16 @@ impl Filter {
 
     /// Adds a rule for `name` (`arch_filter_rule_add`): the name is translated to this
     /// ABI, and on i386 the socket and IPC calls go to their multiplexer too, the
-    /// multiplexer first (`abi_rule_add`).
+    /// multiplexer first (`abi_rule_add`). `number` is the name's on this ABI.
     pub(super) fn add_rule(
         &mut self,
         index: usize,
         name: &str,
+        number: Option<u32>,
         action: Action,
         args: &RuleArgs,
-        resolver: Resolver,
         journal: &mut Journal,
     ) -> Result<(), AddFailure> {
-        let number = resolver(self.abi, name);
         let direct = match number {
             Some(nr) => SysKey::Nr(nr),
             None => SysKey::Pseudo(name.to_string()),

@@ -310,14 +310,32 @@ impl Database {
     /// and names libseccomp does not know; a rule with the default action fails here, as
     /// in libseccomp.
     pub fn add_rule(&mut self, name: &str, action: Action, conds: &[Cond]) -> Result<(), DbError> {
+        let resolver = self.resolver;
+        self.add_numbered_rule(name, |abi| resolver(abi, name), action, conds)
+    }
+
+    /// [`Database::add_rule`] for a name already resolved: `number` gives its number on
+    /// each ABI, as the database's resolver would, so that a caller holding the numbers
+    /// spares a lookup per ABI.
+    pub fn add_numbered_rule(
+        &mut self,
+        name: &str,
+        number: impl Fn(Abi) -> Option<u32>,
+        action: Action,
+        conds: &[Cond],
+    ) -> Result<(), DbError> {
         let args = self.rule_args(name, action, conds)?;
-        if args.iter().all(Option::is_none) && self.add_fresh(name, action) {
+        let mut numbers = [None; Abi::ALL.len()];
+        for (slot, filter) in numbers.iter_mut().zip(&self.filters) {
+            *slot = number(filter.abi);
+        }
+        if args.iter().all(Option::is_none) && self.add_fresh(name, &numbers, action) {
             self.trees = OnceLock::new();
             return Ok(());
         }
         let journal = &mut self.journal;
         for (index, filter) in self.filters.iter_mut().enumerate() {
-            let added = filter.add_rule(index, name, action, &args, self.resolver, journal);
+            let added = filter.add_rule(index, name, numbers[index], action, &args, journal);
             if let Err(failure) = added {
                 let abi = filter.abi;
                 journal.roll_back(&mut self.filters);
@@ -330,18 +348,19 @@ impl Database {
     }
 
     /// Files an unconditional rule for a syscall that no ABI has an entry for yet, which
-    /// cannot fail and needs no undo: most of a profile's rules. `false`, having changed
-    /// nothing, when the rule needs the general path.
-    fn add_fresh(&mut self, name: &str, action: Action) -> bool {
-        let mut numbers = [None; Abi::ALL.len()];
-        for (slot, filter) in numbers.iter_mut().zip(&self.filters) {
-            match filter.fresh_number(name, self.resolver) {
+    /// cannot fail and needs no undo: most of a profile's rules. `numbers` are the
+    /// name's, filter by filter. `false`, having changed nothing, when the rule needs the
+    /// general path.
+    fn add_fresh(&mut self, name: &str, numbers: &[Option<u32>], action: Action) -> bool {
+        let mut free = [None; Abi::ALL.len()];
+        for ((slot, filter), number) in free.iter_mut().zip(&self.filters).zip(numbers) {
+            match filter.fresh_number(name, *number) {
                 Fresh::Number(nr) => *slot = Some(nr),
                 Fresh::Skipped => {}
                 Fresh::Taken => return false,
             }
         }
-        for (nr, filter) in numbers.iter().zip(&mut self.filters) {
+        for (nr, filter) in free.iter().zip(&mut self.filters) {
             if let Some(nr) = nr {
                 filter.insert_unconditional(*nr, action);
             }

@@ -31,6 +31,8 @@
 //! assert!(syscalls::is_known("open"));
 //! ```
 
+// Generated rows stay one per line, as the generator writes them.
+#[rustfmt::skip]
 mod generated;
 mod index;
 mod name;
@@ -44,40 +46,70 @@ use crate::arch::Abi;
 /// Linux version (`major.minor`) of the headers the tables were generated from.
 pub const TABLES_KERNEL: &str = generated::KERNEL;
 
-/// One ABI's tables.
-struct AbiTables {
-    by_name: &'static [(Name, u32)],
-    index: NameIndex,
-    by_number: &'static [(u32, Name)],
-}
+/// The number a syscall has on an ABI that lacks it, in the generated table.
+const NONE: u32 = u32::MAX;
 
-/// The tables of one ABI, with its name index computed at compile time: one key per
+/// The hash index over [`generated::SYSCALLS`], computed at compile time: one key per
 /// name, and twice as many slots as names, rounded up to a power of two.
-macro_rules! abi_tables {
-    ($by_name:ident, $by_number:ident) => {{
-        const KEYS: [u128; generated::$by_name.len()] = index::keys_of(generated::$by_name);
-        const SLOTS: [u16; (2 * KEYS.len()).next_power_of_two()] = index::slots_of(&KEYS);
-        AbiTables {
-            by_name: generated::$by_name,
-            index: NameIndex::new(&KEYS, &SLOTS),
-            by_number: generated::$by_number,
-        }
-    }};
+static INDEX: NameIndex = {
+    const KEYS: [u128; generated::SYSCALLS.len()] = index::keys_of(generated::SYSCALLS);
+    const SLOTS: [u16; (2 * KEYS.len()).next_power_of_two()] = index::slots_of(&KEYS);
+    NameIndex::new(&KEYS, &SLOTS)
+};
+
+/// A syscall name the tables know: one lookup of the name, then its number on any ABI
+/// without looking it up again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Syscall {
+    /// The position in [`generated::SYSCALLS`].
+    position: u16,
 }
 
-static X86_64: AbiTables = abi_tables!(X86_64_BY_NAME, X86_64_BY_NUMBER);
-static X86: AbiTables = abi_tables!(X86_BY_NAME, X86_BY_NUMBER);
-static X32: AbiTables = abi_tables!(X32_BY_NAME, X32_BY_NUMBER);
-static AARCH64: AbiTables = abi_tables!(AARCH64_BY_NAME, AARCH64_BY_NUMBER);
-static ARM: AbiTables = abi_tables!(ARM_BY_NAME, ARM_BY_NUMBER);
+impl Syscall {
+    /// The syscall called `name` on some architecture of the headers, or `None` for a
+    /// name no table knows.
+    pub fn lookup(name: &str) -> Option<Syscall> {
+        let position = INDEX.position(generated::SYSCALLS, name)?;
+        let position = u16::try_from(position).ok()?;
+        Some(Syscall { position })
+    }
 
-fn tables(abi: Abi) -> &'static AbiTables {
+    fn entry(self) -> &'static (Name, [u32; Abi::ALL.len()]) {
+        // Only `lookup` and `by_number` make a `Syscall`, from positions of the table.
+        &generated::SYSCALLS[usize::from(self.position)]
+    }
+
+    /// The name, as the tables spell it.
+    pub fn name(self) -> &'static str {
+        self.entry().0.as_str()
+    }
+
+    /// The number on `abi`, or `None` if that ABI has no such syscall. x32 numbers
+    /// include bit 30; on i386 the socket and IPC calls have their direct numbers.
+    pub fn number(self, abi: Abi) -> Option<u32> {
+        let nr = self.entry().1[abi_index(abi)];
+        (nr != NONE).then_some(nr)
+    }
+}
+
+fn abi_index(abi: Abi) -> usize {
     match abi {
-        Abi::X86_64 => &X86_64,
-        Abi::X86 => &X86,
-        Abi::X32 => &X32,
-        Abi::Aarch64 => &AARCH64,
-        Abi::Arm => &ARM,
+        Abi::X86_64 => 0,
+        Abi::X86 => 1,
+        Abi::X32 => 2,
+        Abi::Aarch64 => 3,
+        Abi::Arm => 4,
+    }
+}
+
+/// One ABI's (number, position in the name table) pairs, sorted by number.
+fn by_number(abi: Abi) -> &'static [(u32, u16)] {
+    match abi {
+        Abi::X86_64 => generated::X86_64_BY_NUMBER,
+        Abi::X86 => generated::X86_BY_NUMBER,
+        Abi::X32 => generated::X32_BY_NUMBER,
+        Abi::Aarch64 => generated::AARCH64_BY_NUMBER,
+        Abi::Arm => generated::ARM_BY_NUMBER,
     }
 }
 
@@ -85,11 +117,12 @@ fn tables(abi: Abi) -> &'static AbiTables {
 ///
 /// A number can appear under two names: on arm, `sync_file_range2` is the header's
 /// alias of `arm_sync_file_range` (341).
-pub fn table(abi: Abi) -> impl ExactSizeIterator<Item = (&'static str, u32)> + Clone {
-    tables(abi)
-        .by_name
+pub fn table(abi: Abi) -> impl Iterator<Item = (&'static str, u32)> + Clone {
+    let k = abi_index(abi);
+    generated::SYSCALLS
         .iter()
-        .map(|(name, nr)| (name.as_str(), *nr))
+        .filter(move |(_, numbers)| numbers[k] != NONE)
+        .map(move |(name, numbers)| (name.as_str(), numbers[k]))
 }
 
 /// The kernel's number for `name` on `abi`, or `None` if that ABI has no such syscall.
@@ -97,9 +130,7 @@ pub fn table(abi: Abi) -> impl ExactSizeIterator<Item = (&'static str, u32)> + C
 /// x32 numbers include bit 30. On i386 the socket and IPC calls get their direct
 /// numbers (`socket` = 359), not the `socketcall`/`ipc` multiplexer.
 pub fn number(abi: Abi, name: &str) -> Option<u32> {
-    let tables = tables(abi);
-    let position = tables.index.position(tables.by_name, name)?;
-    tables.by_name.get(position).map(|&(_, nr)| nr)
+    Syscall::lookup(name)?.number(abi)
 }
 
 /// The name of syscall `nr` on `abi`.
@@ -108,25 +139,24 @@ pub fn number(abi: Abi, name: &str) -> Option<u32> {
 /// number, so the result is `None`. For arm's 341 the answer is `arm_sync_file_range`,
 /// the name of the kernel's syscall table.
 pub fn name(abi: Abi, nr: u32) -> Option<&'static str> {
-    let entries = tables(abi).by_number;
+    let entries = by_number(abi);
     let index = entries.binary_search_by_key(&nr, |&(n, _)| n).ok()?;
-    entries.get(index).map(|(_, name)| name.as_str())
+    let (_, position) = entries.get(index)?;
+    generated::SYSCALLS
+        .get(usize::from(*position))
+        .map(|(name, _)| name.as_str())
 }
 
 /// Whether `name` is a syscall on any architecture of the headers, not only on the five
 /// ABIs. linux-raw-sys covers twenty; libseccomp knows no name they lack (a test checks
 /// every name it resolves on any of its architectures).
 pub fn is_known(name: &str) -> bool {
-    // The hashed tables of the five ABIs first: they answer for nearly every name.
-    Abi::ALL.iter().any(|abi| number(*abi, name).is_some())
-        || generated::ALL_NAMES
-            .binary_search_by(|known| known.as_bytes().cmp(name.as_bytes()))
-            .is_ok()
+    Syscall::lookup(name).is_some()
 }
 
 /// Every syscall name of every architecture of the headers, sorted.
 pub fn known_names() -> impl ExactSizeIterator<Item = &'static str> + Clone {
-    generated::ALL_NAMES.iter().map(Name::as_str)
+    generated::SYSCALLS.iter().map(|(name, _)| name.as_str())
 }
 
 /// The highest syscall number of `abi`.
@@ -136,5 +166,5 @@ pub fn known_names() -> impl ExactSizeIterator<Item = &'static str> + Clone {
 pub fn max_number(abi: Abi) -> u32 {
     // The tables are never empty (the generator refuses an empty header), so the
     // fallback is never taken.
-    tables(abi).by_number.last().map_or(0, |&(nr, _)| nr)
+    by_number(abi).last().map_or(0, |&(nr, _)| nr)
 }

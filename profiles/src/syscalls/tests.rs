@@ -3,10 +3,13 @@ use crate::arch::X32_SYSCALL_BIT;
 
 fn by_number_tables() -> [(Abi, Vec<(u32, &'static str)>); 5] {
     Abi::ALL.map(|abi| {
-        let entries = tables(abi).by_number.iter();
+        let entries = by_number(abi).iter();
+        let name_at = |position: u16| generated::SYSCALLS[usize::from(position)].0.as_str();
         (
             abi,
-            entries.map(|(nr, name)| (*nr, name.as_str())).collect(),
+            entries
+                .map(|(nr, position)| (*nr, name_at(*position)))
+                .collect(),
         )
     })
 }
@@ -24,7 +27,7 @@ fn tables_are_strictly_sorted() {
             "{abi} by name"
         );
         assert!(
-            tables(abi).by_number.windows(2).all(|w| w[0].0 < w[1].0),
+            by_number(abi).windows(2).all(|w| w[0].0 < w[1].0),
             "{abi} by number"
         );
     }
@@ -33,28 +36,49 @@ fn tables_are_strictly_sorted() {
 
 #[test]
 fn index_finds_every_name_within_a_few_probes() {
-    for abi in Abi::ALL {
-        let tables = tables(abi);
-        let probes: Vec<usize> = (0..tables.by_name.len())
-            .map(|position| tables.index.probes(tables.by_name, position).unwrap_or(0))
-            .collect();
-        assert!(
-            probes.iter().all(|&p| p >= 1),
-            "{abi}: a name is missing from the index"
-        );
-        let longest = probes.iter().max().copied().unwrap_or(0);
-        let mean = probes.iter().sum::<usize>() as f64 / probes.len() as f64;
-        println!(
-            "{abi}: {} names, probes: longest {longest}, mean {mean:.2}",
-            probes.len()
-        );
-        // Linear probing at a load of at most 1/2 expects 1.5 probes per name found
-        // (Knuth, TAOCP vol. 3, 6.4); far longer runs would mean the hash clusters.
-        assert!(
-            longest <= 16 && mean < 2.0,
-            "{abi}: longest {longest}, mean {mean:.2}"
-        );
+    let table = generated::SYSCALLS;
+    let probes: Vec<usize> = (0..table.len())
+        .map(|position| INDEX.probes(table, position).unwrap_or(0))
+        .collect();
+    assert!(
+        probes.iter().all(|&p| p >= 1),
+        "a name is missing from the index"
+    );
+    let longest = probes.iter().max().copied().unwrap_or(0);
+    let mean = probes.iter().sum::<usize>() as f64 / probes.len() as f64;
+    println!(
+        "{} names, probes: longest {longest}, mean {mean:.2}",
+        probes.len()
+    );
+    // Linear probing at a load of at most 1/2 expects 1.5 probes per name found
+    // (Knuth, TAOCP vol. 3, 6.4); far longer runs would mean the hash clusters.
+    assert!(
+        longest <= 16 && mean < 2.0,
+        "longest {longest}, mean {mean:.2}"
+    );
+}
+
+#[test]
+fn a_looked_up_syscall_carries_its_name_and_every_number() {
+    for (position, (name, _)) in generated::SYSCALLS.iter().enumerate() {
+        let syscall = Syscall::lookup(name.as_str());
+        assert_eq!(syscall.map(|s| usize::from(s.position)), Some(position));
     }
+    let openat = Syscall::lookup("openat").expect("openat is known");
+    assert_eq!(openat.name(), "openat");
+    let numbers = Abi::ALL.map(|abi| openat.number(abi));
+    let expected = [
+        Some(257),
+        Some(295),
+        Some(X32_SYSCALL_BIT | 257),
+        Some(56),
+        Some(322),
+    ];
+    assert_eq!(numbers, expected);
+    // A name of another architecture only: known, with no number on the five ABIs.
+    let spu_run = Syscall::lookup("spu_run").expect("powerpc's spu_run is known");
+    assert_eq!(Abi::ALL.map(|abi| spu_run.number(abi)), [None; 5]);
+    assert_eq!(Syscall::lookup("no_such_call"), None);
 }
 
 #[test]
@@ -219,31 +243,4 @@ fn native_numbers_match_linux_raw_sys() {
     for (syscall, nr) in expected {
         assert_eq!(number(abi, syscall), Some(nr), "{abi} {syscall}");
     }
-}
-
-/// Times the lookups compiling a Docker-sized profile does (about 400 names on each of
-/// the five ABIs). Run with
-/// `cargo test --release -p seclaunch-profiles lookups_are_fast -- --ignored --nocapture`.
-#[test]
-#[ignore = "timing; run in release mode by hand"]
-fn lookups_are_fast() {
-    use std::hint::black_box;
-    use std::time::Instant;
-
-    let names: Vec<&str> = table(Abi::X86_64).map(|(n, _)| n).take(400).collect();
-    let rounds = 100;
-    let start = Instant::now();
-    let mut found = 0_usize;
-    for _ in 0..rounds {
-        for abi in Abi::ALL {
-            for syscall in &names {
-                found += usize::from(number(abi, black_box(syscall)).is_some());
-            }
-        }
-    }
-    let per_profile = start.elapsed() / rounds;
-    println!(
-        "{} lookups in {per_profile:?} ({found} found)",
-        names.len() * 5
-    );
 }
