@@ -121,22 +121,35 @@ fn layouts<'a>(db: &'a Database, plan: &Plan) -> Vec<Layout<'a>> {
 /// The decision on every syscall number of one audit arch, as merged intervals.
 fn intervals<'a>(db: &'a Database, plan: &Plan, group: &[Abi]) -> Vec<(u32, Target<'a>)> {
     let trees = group_trees(db, group);
-    // The decision is constant between consecutive points of this set.
-    let mut points = vec![0, X32_SYSCALL_BIT, 0x8000_0000, 0xc000_0000, u32::MAX];
-    for (nr, _) in &trees {
-        points.extend([*nr, nr.saturating_add(1)]);
-    }
+    let rules = GroupRules::new(plan, group);
+    // The decision is constant between consecutive points of this set: the edges of
+    // each syscall with rules (in number order already), of the stub thresholds and of
+    // the x32 and arch ranges.
+    let mut edges = vec![0, X32_SYSCALL_BIT, 0x8000_0000, 0xc000_0000, u32::MAX];
     for abi in group {
         if let Some(max) = plan.stub_max.get(abi) {
-            points.push(max.saturating_add(1));
+            edges.push(max.saturating_add(1));
         }
     }
-    // Sorted runs with a few points between them: a merge sort takes them in one pass.
-    points.sort();
+    edges.sort_unstable();
+    let mut points = Vec::with_capacity(2 * trees.len() + edges.len());
+    let mut edges = edges.into_iter().peekable();
+    for (nr, _) in &trees {
+        for point in [*nr, nr.saturating_add(1)] {
+            while let Some(edge) = edges.next_if(|edge| *edge < point) {
+                points.push(edge);
+            }
+            points.push(point);
+        }
+    }
+    points.extend(edges);
     points.dedup();
-    let mut out: Vec<(u32, Target<'a>)> = Vec::new();
+    let mut out: Vec<(u32, Target<'a>)> = Vec::with_capacity(points.len());
+    let mut next_tree = trees.iter().peekable();
     for start in points {
-        let target = decision(plan, group, &trees, start);
+        while next_tree.next_if(|(nr, _)| *nr < start).is_some() {}
+        let tree = next_tree.peek().filter(|(nr, _)| *nr == start).map(|(_, t)| *t);
+        let target = rules.target(plan, start, tree);
         let same = out.last().is_some_and(|(_, last)| match (last, &target) {
             (Target::Ret(a), Target::Ret(b)) => a == b,
             _ => false,
@@ -157,56 +170,79 @@ fn group_trees<'a>(db: &'a Database, group: &[Abi]) -> Vec<(u32, &'a Node)> {
     trees
 }
 
-/// The decision for syscall `nr` of an audit arch whose ABIs in the filter are `group`:
-/// runc's stub first, then libseccomp's filter.
-fn decision<'a>(plan: &Plan, group: &[Abi], trees: &[(u32, &'a Node)], nr: u32) -> Target<'a> {
-    let enosys = Target::Ret(Action::Errno(libc::ENOSYS as u16).ret());
-    if stub_rejects(plan, group, nr) {
-        return enosys;
-    }
-    let has = |abi| group.contains(&abi);
-    let x32_call = nr >= X32_SYSCALL_BIT;
-    // libseccomp's `_gen_bpf_arch`: with one of x86_64 and x32 alone in the filter, calls
-    // of the other are a bad architecture; -1 counts as x86_64.
-    let bad_arch = (has(Abi::X86_64) && !has(Abi::X32) && x32_call && nr != u32::MAX)
-        || (has(Abi::X32) && !has(Abi::X86_64) && !x32_call);
-    if bad_arch {
-        return Target::Ret(BAD_ARCH.ret());
-    }
-    let tree = trees
-        .binary_search_by_key(&nr, |(n, _)| *n)
-        .ok()
-        .map(|at| trees[at].1);
-    match tree {
-        // A tree that is only a return is that return, so that runs of syscalls with
-        // the same unconditional decision merge into one interval.
-        Some(Node::Leaf(Decision::Act(action))) => Target::Ret(action.ret()),
-        Some(Node::Leaf(Decision::Default)) | None => Target::Ret(plan.default_action.ret()),
-        Some(tree) => Target::Tree(tree),
-    }
+/// What decides a call of one audit arch before libseccomp's rules do: runc's stub
+/// thresholds and which of x86_64 and x32 the filter covers.
+struct GroupRules {
+    /// The ABI whose threshold applies to calls without bit 30, and the threshold.
+    low: Option<u32>,
+    /// The threshold for calls with bit 30: x32's on `AUDIT_ARCH_X86_64`, else the same
+    /// as `low`.
+    high: Option<u32>,
+    has_x86_64: bool,
+    has_x32: bool,
 }
 
-/// runc's stub. On `AUDIT_ARCH_X86_64` bit 30 chooses between the x86_64 and the x32
-/// threshold; a mode without a threshold skips the stub.
-fn stub_rejects(plan: &Plan, group: &[Abi], nr: u32) -> bool {
-    let max = |abi: Abi| {
-        if group.contains(&abi) {
-            plan.stub_max.get(&abi).copied()
-        } else {
-            None
-        }
-    };
-    match group.first() {
-        Some(Abi::X86_64 | Abi::X32) => {
-            let abi = if nr & X32_SYSCALL_BIT != 0 {
-                Abi::X32
+impl GroupRules {
+    /// The rules of an audit arch whose ABIs in the filter are `group`.
+    fn new(plan: &Plan, group: &[Abi]) -> GroupRules {
+        let max = |abi: Abi| {
+            if group.contains(&abi) {
+                plan.stub_max.get(&abi).copied()
             } else {
-                Abi::X86_64
-            };
-            max(abi).is_some_and(|m| nr > m)
+                None
+            }
+        };
+        // On `AUDIT_ARCH_X86_64` bit 30 chooses between the x86_64 and the x32 threshold;
+        // a mode without a threshold skips the stub.
+        let (low, high) = match group.first() {
+            Some(Abi::X86_64 | Abi::X32) => (max(Abi::X86_64), max(Abi::X32)),
+            Some(abi) => (max(*abi), max(*abi)),
+            None => (None, None),
+        };
+        GroupRules {
+            low,
+            high,
+            has_x86_64: group.contains(&Abi::X86_64),
+            has_x32: group.contains(&Abi::X32),
         }
-        Some(abi) => max(*abi).is_some_and(|m| nr > m),
-        None => false,
+    }
+
+    /// runc's stub: whether call `nr` is above its ABI's threshold.
+    fn stub_rejects(&self, nr: u32) -> bool {
+        let max = if nr & X32_SYSCALL_BIT != 0 {
+            self.high
+        } else {
+            self.low
+        };
+        max.is_some_and(|m| nr > m)
+    }
+
+    /// libseccomp's `_gen_bpf_arch`: with one of x86_64 and x32 alone in the filter,
+    /// calls of the other are a bad architecture; -1 counts as x86_64.
+    fn bad_arch(&self, nr: u32) -> bool {
+        let x32_call = nr >= X32_SYSCALL_BIT;
+        (self.has_x86_64 && !self.has_x32 && x32_call && nr != u32::MAX)
+            || (self.has_x32 && !self.has_x86_64 && !x32_call)
+    }
+
+    /// The decision for syscall `nr`, whose argument tree (if it has rules) is `tree`:
+    /// runc's stub first, then libseccomp's filter.
+    fn target<'a>(&self, plan: &Plan, nr: u32, tree: Option<&'a Node>) -> Target<'a> {
+        if self.stub_rejects(nr) {
+            return Target::Ret(Action::Errno(libc::ENOSYS as u16).ret());
+        }
+        if self.bad_arch(nr) {
+            return Target::Ret(BAD_ARCH.ret());
+        }
+        match tree {
+            // A tree that is only a return is that return, so that runs of syscalls with
+            // the same unconditional decision merge into one interval.
+            Some(Node::Leaf(Decision::Act(action))) => Target::Ret(action.ret()),
+            Some(Node::Leaf(Decision::Default)) | None => {
+                Target::Ret(plan.default_action.ret())
+            }
+            Some(tree) => Target::Tree(tree),
+        }
     }
 }
 
@@ -513,7 +549,8 @@ pub fn origin(db: &Database, plan: &Plan, abi: Abi, nr: u32) -> Origin {
     if group.is_empty() {
         return Origin::BadArch;
     }
-    if stub_rejects(plan, &group, nr) {
+    let rules = GroupRules::new(plan, &group);
+    if rules.stub_rejects(nr) {
         let mode = match abi {
             Abi::X86_64 | Abi::X32 if nr & X32_SYSCALL_BIT != 0 => Abi::X32,
             Abi::X86_64 | Abi::X32 => Abi::X86_64,
@@ -523,7 +560,11 @@ pub fn origin(db: &Database, plan: &Plan, abi: Abi, nr: u32) -> Origin {
         return Origin::Stub { max };
     }
     let trees = group_trees(db, &group);
-    match decision(plan, &group, &trees, nr) {
+    let tree = trees
+        .binary_search_by_key(&nr, |(n, _)| *n)
+        .ok()
+        .map(|at| trees[at].1);
+    match rules.target(plan, nr, tree) {
         Target::Tree(_) => Origin::Rules,
         Target::Ret(r) if r == BAD_ARCH.ret() && r != plan.default_action.ret() => Origin::BadArch,
         Target::Ret(_) => Origin::NoRule,

@@ -489,6 +489,38 @@ enum Step {
 /// What decoding one value into its place gives.
 type Decoded = Result<(), ParseError>;
 
+/// The fields one object has given so far, to warn once of each field given twice.
+/// Every type has at most eight fields, each named by a distinct `&'static str`.
+#[derive(Default)]
+struct Seen {
+    names: [&'static str; 8],
+    len: usize,
+    /// Bit `i` is set once `names[i]` has been warned of.
+    warned: u8,
+}
+
+impl Seen {
+    /// Records `name`; `true` the second time it is given (not the third or later).
+    fn again(&mut self, name: &'static str) -> bool {
+        let known = self.names.get(..self.len).unwrap_or_default();
+        match known.iter().position(|&n| n == name) {
+            Some(i) => {
+                let bit = 1_u8 << i;
+                let first_repeat = self.warned & bit == 0;
+                self.warned |= bit;
+                first_repeat
+            }
+            None => {
+                if let Some(slot) = self.names.get_mut(self.len) {
+                    *slot = name;
+                    self.len += 1;
+                }
+                false
+            }
+        }
+    }
+}
+
 /// Walks the JSON value into the raw types, keeping the location for messages.
 struct Decoder {
     format: Format,
@@ -569,7 +601,7 @@ impl Decoder {
             Value::Object(members) => members,
             other => return Err(self.wrong_type("an object", other)),
         };
-        let mut seen: Vec<&'static str> = Vec::new();
+        let mut seen = Seen::default();
         for (key, item) in members {
             let Some((name, tag, how)) = json::match_key(key, keys) else {
                 self.unknown_key(key)?;
@@ -593,7 +625,7 @@ impl Decoder {
     }
 
     /// Warns of a key matched ignoring case, and of the second time a field is given.
-    fn note_key(&mut self, key: &str, name: &'static str, how: KeyMatch, seen: &mut Vec<&str>) {
+    fn note_key(&mut self, key: &str, name: &'static str, how: KeyMatch, seen: &mut Seen) {
         if how == KeyMatch::Folded {
             let path = self.location();
             self.warnings.push(Warning::KeyCase {
@@ -601,11 +633,7 @@ impl Decoder {
                 key: key.to_owned(),
             });
         }
-        let times = seen.iter().filter(|&&s| s == name).count();
-        if times < 2 {
-            seen.push(name);
-        }
-        if times == 1 {
+        if seen.again(name) {
             self.warnings.push(Warning::DuplicateKey {
                 path: self.location(),
             });

@@ -74,13 +74,15 @@ pub(super) fn multiplexer(abi: Abi, name: &str) -> Option<(u32, u64)> {
 }
 
 /// Where libseccomp files a rule: a syscall number, or the pseudo number a name has on an
-/// ABI that lacks it. Pseudo numbers (`__PNR_*`) are unique per name, so the name stands
-/// for it. Entries under pseudo numbers never reach the program, but they are merged like
-/// the others and can make a later rule fail with `EEXIST`.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// ABI that lacks it. Pseudo numbers (`__PNR_*`) are unique per name; the database gives
+/// each name it files under one a number of its own ([`super::Database`]). Entries under
+/// pseudo numbers never reach the program, and their order among themselves decides
+/// nothing, but they are merged like the others and can make a later rule fail with
+/// `EEXIST`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(super) enum SysKey {
     Nr(u32),
-    Pseudo(String),
+    Pseudo(u32),
 }
 
 /// The chain part of a syscall's priority (`_DB_PRI_MASK_CHAIN`): code generation
@@ -224,7 +226,7 @@ pub(super) struct Journal {
 impl Journal {
     fn save(&mut self, filter: usize, key: &SysKey, entry: Option<&Entry>) {
         if !self.saved.iter().any(|(f, k, _)| *f == filter && k == key) {
-            self.saved.push((filter, key.clone(), entry.cloned()));
+            self.saved.push((filter, *key, entry.cloned()));
         }
     }
 
@@ -279,7 +281,7 @@ impl Filter {
             .filter(|(key, entry)| matches!(key, SysKey::Nr(_)) && entry.tree.root.is_some());
         Filter {
             abi: self.abi,
-            entries: entries.map(|(k, e)| (k.clone(), e.clone())).collect(),
+            entries: entries.map(|(k, e)| (*k, e.clone())).collect(),
         }
     }
 
@@ -307,19 +309,22 @@ impl Filter {
 
     /// Adds a rule for `name` (`arch_filter_rule_add`): the name is translated to this
     /// ABI, and on i386 the socket and IPC calls go to their multiplexer too, the
-    /// multiplexer first (`abi_rule_add`). `number` is the name's on this ABI.
+    /// multiplexer first (`abi_rule_add`). `number` is the name's on this ABI, `pseudo`
+    /// the pseudo number it is filed under where the ABI lacks it.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn add_rule(
         &mut self,
         index: usize,
         name: &str,
         number: Option<u32>,
+        pseudo: u32,
         action: Action,
         args: &RuleArgs,
         journal: &mut Journal,
     ) -> Result<(), AddFailure> {
         let direct = match number {
             Some(nr) => SysKey::Nr(nr),
-            None => SysKey::Pseudo(name.to_string()),
+            None => SysKey::Pseudo(pseudo),
         };
         if let Some((mux, call)) = multiplexer(self.abi, name) {
             // The call number replaces the rule's condition on argument 0; the other
@@ -360,7 +365,7 @@ impl Filter {
             hash_map::Entry::Occupied(occupied) => occupied,
         };
         journal.save(index, occupied.key(), Some(occupied.get()));
-        let key = occupied.key().clone();
+        let key = *occupied.key();
         let entry = occupied.into_mut();
         let merged = entry.merge(wide, action, args);
         if entry.tree.corrupt {

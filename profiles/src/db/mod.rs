@@ -199,6 +199,8 @@ pub struct Database {
     /// What the rule being added changed, to undo it if an ABI refuses the rule; empty
     /// between rules.
     journal: Journal,
+    /// The pseudo number given to each name filed under one, in the order first seen.
+    pseudo: HashMap<Box<str>, u32>,
 }
 
 impl Database {
@@ -219,6 +221,7 @@ impl Database {
             binary_tree: false,
             trees: OnceLock::new(),
             journal: Journal::default(),
+            pseudo: HashMap::default(),
         }
     }
 
@@ -333,9 +336,12 @@ impl Database {
             self.trees = OnceLock::new();
             return Ok(());
         }
+        let lacking = numbers.iter().take(self.filters.len()).any(Option::is_none);
+        let pseudo = if lacking { self.pseudo_number(name) } else { 0 };
         let journal = &mut self.journal;
         for (index, filter) in self.filters.iter_mut().enumerate() {
-            let added = filter.add_rule(index, name, numbers[index], action, &args, journal);
+            let number = numbers[index];
+            let added = filter.add_rule(index, name, number, pseudo, action, &args, journal);
             if let Err(failure) = added {
                 let abi = filter.abi;
                 journal.roll_back(&mut self.filters);
@@ -345,6 +351,16 @@ impl Database {
         journal.clear();
         self.trees = OnceLock::new();
         Ok(())
+    }
+
+    /// The pseudo number of `name`: the same for every rule naming it.
+    fn pseudo_number(&mut self, name: &str) -> u32 {
+        if let Some(number) = self.pseudo.get(name) {
+            return *number;
+        }
+        let number = u32::try_from(self.pseudo.len()).unwrap_or(u32::MAX);
+        self.pseudo.insert(name.into(), number);
+        number
     }
 
     /// Files an unconditional rule for a syscall that no ABI has an entry for yet, which
@@ -558,9 +574,10 @@ impl Database {
 }
 
 fn rule_error(name: &str, abi: Abi, failure: AddFailure) -> DbError {
+    // A rule files under its own pseudo number only: the multiplexers are real numbers.
     let target = |key: &SysKey| match key {
         SysKey::Nr(nr) => format!("syscall {nr}"),
-        SysKey::Pseudo(name) => format!("pseudo syscall {name:?}"),
+        SysKey::Pseudo(_) => format!("pseudo syscall {name:?}"),
     };
     match failure {
         AddFailure::Exists(key) => DbError::Conflict {
