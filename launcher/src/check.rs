@@ -151,7 +151,7 @@ fn gate_section(gate: Gate, entries: &[SyscallEntry], fates: &[EntryFate]) -> Ga
             let names = if entry.names.is_empty() && !entry.name.is_empty() {
                 vec![entry.name.clone()]
             } else {
-                entry.names.clone()
+                entry.names.iter().map(|name| name.to_string()).collect()
             };
             Some(GatedEntry {
                 index,

@@ -148,7 +148,10 @@ fn intervals<'a>(db: &'a Database, plan: &Plan, group: &[Abi]) -> Vec<(u32, Targ
     let mut next_tree = trees.iter().peekable();
     for start in points {
         while next_tree.next_if(|(nr, _)| *nr < start).is_some() {}
-        let tree = next_tree.peek().filter(|(nr, _)| *nr == start).map(|(_, t)| *t);
+        let tree = next_tree
+            .peek()
+            .filter(|(nr, _)| *nr == start)
+            .map(|(_, t)| *t);
         let target = rules.target(plan, start, tree);
         let same = out.last().is_some_and(|(_, last)| match (last, &target) {
             (Target::Ret(a), Target::Ret(b)) => a == b,
@@ -238,9 +241,7 @@ impl GroupRules {
             // A tree that is only a return is that return, so that runs of syscalls with
             // the same unconditional decision merge into one interval.
             Some(Node::Leaf(Decision::Act(action))) => Target::Ret(action.ret()),
-            Some(Node::Leaf(Decision::Default)) | None => {
-                Target::Ret(plan.default_action.ret())
-            }
+            Some(Node::Leaf(Decision::Default)) | None => Target::Ret(plan.default_action.ret()),
             Some(tree) => Target::Tree(tree),
         }
     }

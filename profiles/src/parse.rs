@@ -18,7 +18,9 @@ use std::fmt;
 
 use crate::json::{self, GoSlice, InvalidUtf8, JsonError, KeyMatch, Number, Value};
 use crate::kernel::parse_min_kernel;
-use crate::model::{ArchMapEntry, Arg, Filter, Format, KernelVersion, Profile, SyscallEntry};
+use crate::model::{
+    ArchMapEntry, Arg, Filter, Format, KernelVersion, Profile, SyscallEntry, SyscallName,
+};
 
 /// How to read a profile.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -274,7 +276,7 @@ struct RawProfile {
 /// moby's `Syscall`, or the runtime-spec `LinuxSyscall`.
 #[derive(Default)]
 struct RawEntry {
-    names: GoSlice<String>,
+    names: GoSlice<SyscallName>,
     name: String,
     action: String,
     errno_ret: Option<u64>,
@@ -672,6 +674,18 @@ impl Decoder {
         }
     }
 
+    /// A Go `string` holding a syscall name: `null` leaves it as it was.
+    fn syscall_name(&mut self, target: &mut SyscallName, value: &Value) -> Decoded {
+        match value {
+            Value::Null => Ok(()),
+            Value::String(s) => {
+                *target = SyscallName::new(s);
+                Ok(())
+            }
+            other => Err(self.wrong_type("a string", other)),
+        }
+    }
+
     /// A Go `[]string`.
     fn strings(&mut self, target: &mut GoSlice<String>, value: &Value) -> Decoded {
         self.slice(target, value, |d, slot, item| d.string(slot, item))
@@ -793,7 +807,7 @@ impl Decoder {
             Format::Oci => OCI_ENTRY_KEYS,
         };
         self.object(value, keys, |d, key, item| match key {
-            EntryKey::Names => d.strings(&mut entry.names, item),
+            EntryKey::Names => d.slice(&mut entry.names, item, Self::syscall_name),
             EntryKey::Name => d.string(&mut entry.name, item),
             EntryKey::Action => d.string(&mut entry.action, item),
             EntryKey::ErrnoRet => d.optional_unsigned(&mut entry.errno_ret, item),

@@ -14,7 +14,7 @@ use crate::action::Action;
 use crate::arch::{Abi, Arch};
 use crate::caps::CapSet;
 use crate::db::{CmpOp, Cond};
-use crate::model::{Filter, Format, KernelVersion, Profile, SyscallEntry};
+use crate::model::{Filter, Format, KernelVersion, Profile, SyscallEntry, SyscallName};
 use crate::syscalls::Syscall;
 
 /// The inputs that decide which entries of a profile apply.
@@ -389,10 +389,12 @@ fn entry_rules(entry: &SyscallEntry, i: usize) -> Result<Vec<Rule>, ResolveError
             ResolveErrorKind::UnknownAction(entry.action.clone()),
         )
     })?;
-    let (names, key): (Vec<&String>, &str) = if entry.names.is_empty() && !entry.name.is_empty() {
-        (vec![&entry.name], "name")
+    let legacy: [SyscallName; 1];
+    let (names, key): (&[SyscallName], &str) = if entry.names.is_empty() && !entry.name.is_empty() {
+        legacy = [SyscallName::new(&entry.name)];
+        (&legacy, "name")
     } else {
-        (entry.names.iter().collect(), "names")
+        (&entry.names, "names")
     };
     if names.is_empty() {
         return Ok(Vec::new());
@@ -400,11 +402,11 @@ fn entry_rules(entry: &SyscallEntry, i: usize) -> Result<Vec<Rule>, ResolveError
     let conds = conditions(entry, i)?;
     let bad_index = entry.args.iter().enumerate().find(|(_, a)| a.index > 5);
     let bad_index = bad_index.map(|(k, a)| (k, a.index));
-    let rules = names.into_iter().enumerate().map(|(j, name)| {
-        let syscall = Syscall::lookup(name);
+    let rules = names.iter().enumerate().map(|(j, name)| {
+        let syscall = name.syscall();
         let name = match syscall {
             Some(known) => Cow::Borrowed(known.name()),
-            None => Cow::Owned(name.clone()),
+            None => Cow::Owned(name.to_string()),
         };
         Rule {
             name,

@@ -143,7 +143,7 @@ fn generated_profile_of(rng: &mut Rng, names: &[&str], arches: &[&str], entries:
 
 fn generated_entry(rng: &mut Rng, names: &[&str]) -> SyscallEntry {
     let count = 1 + rng.below(3);
-    let names = (0..count).map(|_| rng.pick(names).to_string()).collect();
+    let names = (0..count).map(|_| (*rng.pick(names)).into()).collect();
     let mut entry = SyscallEntry {
         names,
         action: rng.pick(ACTIONS).to_string(),

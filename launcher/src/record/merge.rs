@@ -58,10 +58,11 @@ fn entry_rules(entry: &SyscallEntry) -> Result<Vec<Rule>, (&'static str, String)
     let names = entry
         .names
         .iter()
-        .chain(Some(&entry.name).filter(|name| !name.is_empty()));
+        .map(|name| name.as_str())
+        .chain(Some(entry.name.as_str()).filter(|name| !name.is_empty()));
     Ok(names
         .map(|name| Rule {
-            name: name.clone(),
+            name: name.to_string(),
             condition,
         })
         .collect())
