@@ -228,9 +228,10 @@ pub fn resolve(
     let default_action = default_action(profile)?;
     let (abis, foreign_arches) = abis(&architectures, options.native)?;
     let flags = flags(profile, format)?;
-    let mut rules = Vec::new();
+    let names = kept.iter().map(|&i| profile.syscalls[i].names.len().max(1));
+    let mut rules = Vec::with_capacity(names.sum());
     for i in kept {
-        rules.extend(entry_rules(&profile.syscalls[i], i)?);
+        entry_rules(&profile.syscalls[i], i, &mut rules)?;
     }
     check_notify(&rules, profile)?;
     Ok(Resolution::Filter(Resolved {
@@ -381,8 +382,8 @@ fn flags(profile: &Profile, format: Format) -> Result<Flags, ResolveError> {
 }
 
 /// runc's flattening: the action is checked for every kept entry, operators only when
-/// the entry has a name, and one rule comes out per name.
-fn entry_rules(entry: &SyscallEntry, i: usize) -> Result<Vec<Rule>, ResolveError> {
+/// the entry has a name, and one rule comes out per name, appended to `rules`.
+fn entry_rules(entry: &SyscallEntry, i: usize, rules: &mut Vec<Rule>) -> Result<(), ResolveError> {
     let action = Action::from_profile(&entry.action, entry.errno_ret).ok_or_else(|| {
         err(
             format!("syscalls[{i}].action"),
@@ -397,12 +398,12 @@ fn entry_rules(entry: &SyscallEntry, i: usize) -> Result<Vec<Rule>, ResolveError
         (&entry.names, "names")
     };
     if names.is_empty() {
-        return Ok(Vec::new());
+        return Ok(());
     }
     let conds = conditions(entry, i)?;
     let bad_index = entry.args.iter().enumerate().find(|(_, a)| a.index > 5);
     let bad_index = bad_index.map(|(k, a)| (k, a.index));
-    let rules = names.iter().enumerate().map(|(j, name)| {
+    rules.extend(names.iter().enumerate().map(|(j, name)| {
         let syscall = name.syscall();
         let name = match syscall {
             Some(known) => Cow::Borrowed(known.name()),
@@ -419,8 +420,8 @@ fn entry_rules(entry: &SyscallEntry, i: usize) -> Result<Vec<Rule>, ResolveError
             },
             bad_index,
         }
-    });
-    Ok(rules.collect())
+    }));
+    Ok(())
 }
 
 fn conditions(entry: &SyscallEntry, i: usize) -> Result<Vec<Cond>, ResolveError> {
