@@ -197,9 +197,9 @@ impl Entry {
     }
 }
 
-/// Where an unconditional rule can go without the general path.
+/// Where an unconditional rule went on the fast path.
 pub(super) enum Fresh {
-    /// Under this number, which has no entry yet.
+    /// Under this number, which had no entry yet.
     Number(u32),
     /// Nowhere on this ABI.
     Skipped,
@@ -285,26 +285,26 @@ impl Filter {
         }
     }
 
-    /// Where an unconditional rule for `name` would go, for [`super::Database`]'s fast
-    /// path: a real number no entry has yet, or nowhere (i386 drops pseudo numbers).
+    /// Files an unconditional rule for `name` the way [`super::Database`]'s fast path
+    /// can: under a real number no entry has yet (what `db_rule_add` does for a
+    /// syscall's first rule without conditions), or nowhere (i386 drops pseudo numbers).
     /// `number` is the name's on this ABI. Multiplexed calls, pseudo numbers that are
-    /// filed, and numbers with an entry take the general path.
-    pub(super) fn fresh_number(&self, name: &str, number: Option<u32>) -> Fresh {
+    /// filed, and numbers with an entry take the general path, and change nothing here.
+    pub(super) fn file_fresh(&mut self, name: &str, number: Option<u32>, action: Action) -> Fresh {
         if multiplexer(self.abi, name).is_some() {
             return Fresh::Taken;
         }
         match number {
-            Some(nr) if !self.entries.contains_key(&SysKey::Nr(nr)) => Fresh::Number(nr),
+            Some(nr) => match self.entries.entry(SysKey::Nr(nr)) {
+                hash_map::Entry::Vacant(vacant) => {
+                    vacant.insert(Entry::unconditional(action));
+                    Fresh::Number(nr)
+                }
+                hash_map::Entry::Occupied(_) => Fresh::Taken,
+            },
             None if self.abi == Abi::X86 => Fresh::Skipped,
-            _ => Fresh::Taken,
+            None => Fresh::Taken,
         }
-    }
-
-    /// Files an unconditional rule under a number [`Filter::fresh_number`] found free:
-    /// what `db_rule_add` does for a syscall's first rule without conditions.
-    pub(super) fn insert_unconditional(&mut self, nr: u32, action: Action) {
-        self.entries
-            .insert(SysKey::Nr(nr), Entry::unconditional(action));
     }
 
     /// Adds a rule for `name` (`arch_filter_rule_add`): the name is translated to this

@@ -368,17 +368,20 @@ impl Database {
     /// name's, filter by filter. `false`, having changed nothing, when the rule needs the
     /// general path.
     fn add_fresh(&mut self, name: &str, numbers: &[Option<u32>], action: Action) -> bool {
-        let mut free = [None; Abi::ALL.len()];
-        for ((slot, filter), number) in free.iter_mut().zip(&self.filters).zip(numbers) {
-            match filter.fresh_number(name, *number) {
-                Fresh::Number(nr) => *slot = Some(nr),
+        let mut filed = [None; Abi::ALL.len()];
+        for (index, number) in numbers.iter().enumerate().take(self.filters.len()) {
+            match self.filters[index].file_fresh(name, *number, action) {
+                Fresh::Number(nr) => filed[index] = Some(nr),
                 Fresh::Skipped => {}
-                Fresh::Taken => return false,
-            }
-        }
-        for (nr, filter) in free.iter().zip(&mut self.filters) {
-            if let Some(nr) = nr {
-                filter.insert_unconditional(*nr, action);
+                Fresh::Taken => {
+                    // Undo what the earlier ABIs filed: the rule takes the general path.
+                    for (filter, nr) in self.filters.iter_mut().zip(&filed).take(index) {
+                        if let Some(nr) = nr {
+                            filter.entries.remove(&SysKey::Nr(*nr));
+                        }
+                    }
+                    return false;
+                }
             }
         }
         true
@@ -461,7 +464,8 @@ impl Database {
         // of both are the same without them. A return's place changes no decision.
         let argued: Vec<Filter> = self.filters.iter().map(Filter::argued_only).collect();
         let emulated = self.emulate(&argued)?;
-        let mut leaves: HashMap<u32, Arc<Node>> = HashMap::default();
+        // The shared leaf of each unconditional return value: a handful per filter.
+        let mut leaves: Vec<(u32, Arc<Node>)> = Vec::new();
         let mut out = Vec::with_capacity(self.filters.len());
         for (filter, emulated) in self.filters.iter().zip(&emulated) {
             let mut trees = Vec::with_capacity(filter.entries.len());
@@ -475,10 +479,17 @@ impl Database {
                         })?;
                         emulated[at].1.clone()
                     }
-                    None => leaves
-                        .entry(entry.action.ret())
-                        .or_insert_with(|| Arc::new(Node::Leaf(self.decision(entry.action))))
-                        .clone(),
+                    None => {
+                        let ret = entry.action.ret();
+                        match leaves.iter().find(|(r, _)| *r == ret) {
+                            Some((_, leaf)) => leaf.clone(),
+                            None => {
+                                let leaf = Arc::new(Node::Leaf(self.decision(entry.action)));
+                                leaves.push((ret, leaf.clone()));
+                                leaf
+                            }
+                        }
+                    }
                 };
                 trees.push((*nr, tree));
             }
