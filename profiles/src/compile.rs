@@ -123,16 +123,15 @@ fn add_rule(db: &mut Database, rule: &Rule, syscall: Syscall) -> Result<(), Comp
             source,
         },
     };
-    let number = |abi| syscall.number(abi);
     if repeats_an_index(&rule.conds) {
         for cond in &rule.conds {
             let conds = std::slice::from_ref(cond);
-            db.add_numbered_rule(&rule.name, number, rule.action, conds)
+            db.add_syscall_rule(syscall, rule.action, conds)
                 .map_err(fail)?;
         }
         Ok(())
     } else {
-        db.add_numbered_rule(&rule.name, number, rule.action, &rule.conds)
+        db.add_syscall_rule(syscall, rule.action, &rule.conds)
             .map_err(fail)
     }
 }

@@ -59,6 +59,7 @@ use rustc_hash::FxHashMap as HashMap;
 
 use crate::action::Action;
 use crate::arch::{Abi, X32_SYSCALL_BIT};
+use crate::syscalls::Syscall;
 
 use chain::{ArgCmp, RuleArgs};
 use filter::{AddFailure, Filter, Fresh, Journal, SysKey};
@@ -98,6 +99,10 @@ pub struct Cond {
 /// Resolves a syscall name to its number on an ABI (x32 numbers carry bit 30), `None`
 /// if the ABI lacks it.
 pub type Resolver = fn(Abi, &str) -> Option<u32>;
+
+/// The first pseudo number of names the syscall tables do not know, above every place
+/// in the tables.
+const OTHER_PSEUDO: u32 = 1 << 16;
 
 /// The largest errno libseccomp accepts in `SCMP_ACT_ERRNO`, plus one (`MAX_ERRNO` in
 /// `src/system.c sys_chk_seccomp_action`).
@@ -199,7 +204,8 @@ pub struct Database {
     /// What the rule being added changed, to undo it if an ABI refuses the rule; empty
     /// between rules.
     journal: Journal,
-    /// The pseudo number given to each name filed under one, in the order first seen.
+    /// The pseudo number given to each name the tables do not know that was filed
+    /// under one.
     pseudo: HashMap<Box<str>, u32>,
 }
 
@@ -314,15 +320,27 @@ impl Database {
     /// in libseccomp.
     pub fn add_rule(&mut self, name: &str, action: Action, conds: &[Cond]) -> Result<(), DbError> {
         let resolver = self.resolver;
-        self.add_numbered_rule(name, |abi| resolver(abi, name), action, conds)
+        let syscall = Syscall::lookup(name);
+        self.add_resolved(name, syscall, |abi| resolver(abi, name), action, conds)
     }
 
-    /// [`Database::add_rule`] for a name already resolved: `number` gives its number on
-    /// each ABI, as the database's resolver would, so that a caller holding the numbers
-    /// spares a lookup per ABI.
-    pub fn add_numbered_rule(
+    /// [`Database::add_rule`] for a syscall of the tables, whose numbers are the tables'
+    /// ([`crate::syscalls::number`], the resolver [`crate::compile`] gives): a caller
+    /// that has the syscall already spares a lookup of its name per ABI.
+    pub fn add_syscall_rule(
+        &mut self,
+        syscall: Syscall,
+        action: Action,
+        conds: &[Cond],
+    ) -> Result<(), DbError> {
+        let number = |abi| syscall.number(abi);
+        self.add_resolved(syscall.name(), Some(syscall), number, action, conds)
+    }
+
+    fn add_resolved(
         &mut self,
         name: &str,
+        syscall: Option<Syscall>,
         number: impl Fn(Abi) -> Option<u32>,
         action: Action,
         conds: &[Cond],
@@ -337,7 +355,11 @@ impl Database {
             return Ok(());
         }
         let lacking = numbers.iter().take(self.filters.len()).any(Option::is_none);
-        let pseudo = if lacking { self.pseudo_number(name) } else { 0 };
+        let pseudo = if lacking {
+            self.pseudo_number(name, syscall)
+        } else {
+            0
+        };
         let journal = &mut self.journal;
         for (index, filter) in self.filters.iter_mut().enumerate() {
             let number = numbers[index];
@@ -353,12 +375,18 @@ impl Database {
         Ok(())
     }
 
-    /// The pseudo number of `name`: the same for every rule naming it.
-    fn pseudo_number(&mut self, name: &str) -> u32 {
+    /// The pseudo number of `name`, which is `syscall` if the tables know it: the same
+    /// for every rule naming it. A known name's is its place in the tables; the others
+    /// are numbered from [`OTHER_PSEUDO`] on, in the order first seen.
+    fn pseudo_number(&mut self, name: &str, syscall: Option<Syscall>) -> u32 {
+        if let Some(syscall) = syscall {
+            return u32::from(syscall.position());
+        }
         if let Some(number) = self.pseudo.get(name) {
             return *number;
         }
-        let number = u32::try_from(self.pseudo.len()).unwrap_or(u32::MAX);
+        let count = u32::try_from(self.pseudo.len()).unwrap_or(u32::MAX);
+        let number = OTHER_PSEUDO.saturating_add(count);
         self.pseudo.insert(name.into(), number);
         number
     }

@@ -74,6 +74,11 @@ impl Syscall {
         Some(Syscall { position })
     }
 
+    /// The place of the syscall in the tables, unique per name and below 2^16.
+    pub(crate) fn position(self) -> u16 {
+        self.position
+    }
+
     fn entry(self) -> &'static (Name, [u32; Abi::ALL.len()]) {
         // Only `lookup` and `by_number` make a `Syscall`, from positions of the table.
         &generated::SYSCALLS[usize::from(self.position)]
