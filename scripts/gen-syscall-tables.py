@@ -10,7 +10,8 @@ Output: one table of every syscall name found on any architecture linux-raw-sys
 covers, sorted, each with its number on the five ABIs seclaunch compiles filters for
 (x86_64, i386, x32, aarch64, arm; `NONE` where an ABI lacks it), so that one lookup of a
 name answers for every ABI; and for each of those ABIs the (number, position in that
-table) pairs sorted by number.
+table) pairs sorted by number. Names are spans of one string that holds them all
+(`NAME_TEXT`), so that the tables carry no pointers (see profiles/src/syscalls/name.rs).
 
 Names: the tables must use the names libseccomp resolves, since that is what runc
 looks profile names up with. They are the kernel's names with one exception:
@@ -175,12 +176,29 @@ def render(crate):
         reverse.append((stem, arch, by_number))
     out += [
         "",
-        f"/// Every syscall name of every architecture in {CRATE}, sorted, with its number",
-        "/// on each ABI in `Abi::ALL` order, or `NONE`. A `const`, so that the name index",
-        "/// can be derived from it at compile time.",
+        "/// The text of every name below, one after another: `SYSCALLS` holds spans of it.",
+        "pub(super) const NAME_TEXT: &str = \"\\",
+    ]
+    line = "    "
+    for name in names:
+        if len(line) + len(name) > 88:
+            out.append(line + "\\")
+            line = "    "
+        line += name
+    out.append(line + '";')
+    out += [
+        "",
+        f"/// Every syscall name of every architecture in {CRATE}, sorted, as (offset, length)",
+        "/// in `NAME_TEXT`, with its number on each ABI in `Abi::ALL` order, or `NONE`. A",
+        "/// `const`, so that the name index can be derived from it at compile time.",
         f"pub(super) const SYSCALLS: &[(Name, [u32; {len(ABIS)}])] = &[",
     ]
-    out += [f'    (n("{name}"), [{", ".join(numbers[name])}]),' for name in names]
+    offset = 0
+    for name in names:
+        out.append(f'    (n({offset}, {len(name)}), [{", ".join(numbers[name])}]), // {name}')
+        offset += len(name)
+    if offset >= 1 << 16:
+        raise GenError(f"the names take {offset} bytes, more than 16-bit offsets reach")
     out.append("];")
     for stem, arch, by_number in reverse:
         out += [

@@ -8,534 +8,601 @@ pub(super) const KERNEL: &str = "6.17";
 use super::name::{n, Name};
 use super::NONE;
 
-/// Every syscall name of every architecture in linux-raw-sys, sorted, with its number
-/// on each ABI in `Abi::ALL` order, or `NONE`. A `const`, so that the name index
-/// can be derived from it at compile time.
+/// The text of every name below, one after another: `SYSCALLS` holds spans of it.
+pub(super) const NAME_TEXT: &str = "\
+    _llseek_newselect_sysctlacceptaccept4accessacctadd_keyadjtimexafs_syscallalarm\
+    arch_prctlarm_fadvise64_64arm_sync_file_rangeatomic_barrieratomic_cmpxchg_32bdflush\
+    bindbpfbreakbreakpointbrkcachectlcacheflushcachestatcapgetcapsetchdirchmodchown\
+    chown32chrootclock_adjtimeclock_adjtime64clock_getresclock_getres_time64\
+    clock_gettimeclock_gettime64clock_nanosleepclock_nanosleep_time64clock_settime\
+    clock_settime64cloneclone3closeclose_rangeconnectcopy_file_rangecreatcreate_module\
+    delete_moduledupdup2dup3epoll_createepoll_create1epoll_ctlepoll_ctl_oldepoll_pwait\
+    epoll_pwait2epoll_waitepoll_wait_oldeventfdeventfd2execvexecveexecveatexitexit_group\
+    faccessatfaccessat2fadvise64fadvise64_64fallocatefanotify_initfanotify_markfchdir\
+    fchmodfchmodatfchmodat2fchownfchown32fchownatfcntlfcntl64fdatasyncfgetxattr\
+    file_getattrfile_setattrfinit_moduleflistxattrflockforkfremovexattrfsconfigfsetxattr\
+    fsmountfsopenfspickfstatfstat64fstatat64fstatfsfstatfs64fsyncftimeftruncate\
+    ftruncate64futexfutex_requeuefutex_time64futex_waitfutex_waitvfutex_wakefutimesat\
+    get_kernel_symsget_mempolicyget_robust_listget_thread_areaget_tlsgetcpugetcwd\
+    getdentsgetdents64getdomainnamegetegidgetegid32geteuidgeteuid32getgidgetgid32\
+    getgroupsgetgroups32getitimergetpagesizegetpeernamegetpgidgetpgrpgetpidgetpmsg\
+    getppidgetprioritygetrandomgetresgidgetresgid32getresuidgetresuid32getrlimit\
+    getrusagegetsidgetsocknamegetsockoptgettidgettimeofdaygetuidgetuid32getxattr\
+    getxattratgttyidleinit_moduleinotify_add_watchinotify_initinotify_init1\
+    inotify_rm_watchio_cancelio_destroyio_geteventsio_pgeteventsio_pgetevents_time64\
+    io_setupio_submitio_uring_enterio_uring_registerio_uring_setupioctliopermiopl\
+    ioprio_getioprio_setipckcmpkern_featureskexec_file_loadkexec_loadkeyctlkill\
+    landlock_add_rulelandlock_create_rulesetlandlock_restrict_selflchownlchown32\
+    lgetxattrlinklinkatlistenlistmountlistxattrlistxattratllistxattrllseeklock\
+    lookup_dcookielremovexattrlseeklsetxattrlsm_get_self_attrlsm_list_modules\
+    lsm_set_self_attrlstatlstat64madvisemap_shadow_stackmbindmembarriermemfd_create\
+    memfd_secretmemory_orderingmigrate_pagesmincoremkdirmkdiratmknodmknodatmlockmlock2\
+    mlockallmmapmmap2modify_ldtmountmount_setattrmove_mountmove_pagesmprotectmpx\
+    mq_getsetattrmq_notifymq_openmq_timedreceivemq_timedreceive_time64mq_timedsend\
+    mq_timedsend_time64mq_unlinkmremapmsealmsgctlmsggetmsgrcvmsgsndmsyncmultiplexer\
+    munlockmunlockallmunmapname_to_handle_atnanosleepnewfstatatnfsservctlniceoldfstat\
+    oldlstatoldoldunameoldstatoldunameopenopen_by_handle_atopen_treeopen_tree_attropenat\
+    openat2pausepciconfig_iobasepciconfig_readpciconfig_writeperf_event_openperfctr\
+    personalitypidfd_getfdpidfd_openpidfd_send_signalpipepipe2pivot_rootpkey_alloc\
+    pkey_freepkey_mprotectpollppollppoll_time64prctlpread64preadvpreadv2prlimit64\
+    process_madviseprocess_mreleaseprocess_vm_readvprocess_vm_writevprofprofilpselect6\
+    pselect6_time64ptraceputpmsgpwrite64pwritevpwritev2query_modulequotactlquotactl_fd\
+    readreadaheadreaddirreadlinkreadlinkatreadvrebootrecvrecvfromrecvmmsgrecvmmsg_time64\
+    recvmsgremap_file_pagesremovexattrremovexattratrenamerenameatrenameat2request_key\
+    reserved177reserved193reserved221reserved82restart_syscallriscv_flush_icache\
+    riscv_hwprobermdirrseqrt_sigactionrt_sigpendingrt_sigprocmaskrt_sigqueueinfo\
+    rt_sigreturnrt_sigsuspendrt_sigtimedwaitrt_sigtimedwait_time64rt_tgsigqueueinfortas\
+    s390_guarded_storages390_pci_mmio_reads390_pci_mmio_writes390_runtime_instr\
+    s390_sthyisched_get_affinitysched_get_priority_maxsched_get_priority_min\
+    sched_getaffinitysched_getattrsched_getparamsched_getschedulersched_rr_get_interval\
+    sched_rr_get_interval_time64sched_set_affinitysched_setaffinitysched_setattr\
+    sched_setparamsched_setschedulersched_yieldseccompsecurityselectsemctlsemgetsemop\
+    semtimedopsemtimedop_time64sendsendfilesendfile64sendmmsgsendmsgsendtoset_mempolicy\
+    set_mempolicy_home_nodeset_robust_listset_thread_areaset_tid_addressset_tls\
+    setdomainnamesetfsgidsetfsgid32setfsuidsetfsuid32setgidsetgid32setgroupssetgroups32\
+    sethostnamesetitimersetnssetpgidsetprioritysetregidsetregid32setresgidsetresgid32\
+    setresuidsetresuid32setreuidsetreuid32setrlimitsetsidsetsockoptsettimeofdaysetuid\
+    setuid32setxattrsetxattratsgetmaskshmatshmctlshmdtshmgetshutdownsigactionsigaltstack\
+    signalsignalfdsignalfd4sigpendingsigprocmasksigreturnsigsuspendsocketsocketcall\
+    socketpairsplicespu_createspu_runssetmaskstatstat64statfsstatfs64statmountstatxstime\
+    sttysubpage_protswapcontextswapoffswaponswitch_endiansymlinksymlinkatsync\
+    sync_file_rangesync_file_range2syncfssys_debug_setcontextsyscallsysfssysinfosyslog\
+    sysmipsteetgkilltimetimer_createtimer_deletetimer_getoverruntimer_gettime\
+    timer_gettime64timer_settimetimer_settime64timerfdtimerfd_createtimerfd_gettime\
+    timerfd_gettime64timerfd_settimetimerfd_settime64timestkilltruncatetruncate64tuxcall\
+    ugetrlimitulimitumaskumountumount2unameunlinkunlinkatunshareunused109unused150\
+    unused18unused28unused59unused84uretprobeuselibuserfaultfdusr26usr32ustatutime\
+    utimensatutimensat_time64utimesutrap_installvforkvhangupvm86vm86oldvmsplicevserver\
+    wait4waitidwaitpidwritewritev";
+
+/// Every syscall name of every architecture in linux-raw-sys, sorted, as (offset, length)
+/// in `NAME_TEXT`, with its number on each ABI in `Abi::ALL` order, or `NONE`. A
+/// `const`, so that the name index can be derived from it at compile time.
 pub(super) const SYSCALLS: &[(Name, [u32; 5])] = &[
-    (n("_llseek"), [NONE, 140, NONE, NONE, 140]),
-    (n("_newselect"), [NONE, 142, NONE, NONE, 142]),
-    (n("_sysctl"), [156, 149, NONE, NONE, 149]),
-    (n("accept"), [43, NONE, 1073741867, 202, 285]),
-    (n("accept4"), [288, 364, 1073742112, 242, 366]),
-    (n("access"), [21, 33, 1073741845, NONE, 33]),
-    (n("acct"), [163, 51, 1073741987, 89, 51]),
-    (n("add_key"), [248, 286, 1073742072, 217, 309]),
-    (n("adjtimex"), [159, 124, 1073741983, 171, 124]),
-    (n("afs_syscall"), [183, 137, 1073742007, NONE, NONE]),
-    (n("alarm"), [37, 27, 1073741861, NONE, NONE]),
-    (n("arch_prctl"), [158, 384, 1073741982, NONE, NONE]),
-    (n("arm_fadvise64_64"), [NONE, NONE, NONE, NONE, 270]),
-    (n("arm_sync_file_range"), [NONE, NONE, NONE, NONE, 341]),
-    (n("atomic_barrier"), [NONE, NONE, NONE, NONE, NONE]),
-    (n("atomic_cmpxchg_32"), [NONE, NONE, NONE, NONE, NONE]),
-    (n("bdflush"), [NONE, 134, NONE, NONE, 134]),
-    (n("bind"), [49, 361, 1073741873, 200, 282]),
-    (n("bpf"), [321, 357, 1073742145, 280, 386]),
-    (n("break"), [NONE, 17, NONE, NONE, NONE]),
-    (n("breakpoint"), [NONE, NONE, NONE, NONE, 983041]),
-    (n("brk"), [12, 45, 1073741836, 214, 45]),
-    (n("cachectl"), [NONE, NONE, NONE, NONE, NONE]),
-    (n("cacheflush"), [NONE, NONE, NONE, NONE, 983042]),
-    (n("cachestat"), [451, 451, 1073742275, 451, 451]),
-    (n("capget"), [125, 184, 1073741949, 90, 184]),
-    (n("capset"), [126, 185, 1073741950, 91, 185]),
-    (n("chdir"), [80, 12, 1073741904, 49, 12]),
-    (n("chmod"), [90, 15, 1073741914, NONE, 15]),
-    (n("chown"), [92, 182, 1073741916, NONE, 182]),
-    (n("chown32"), [NONE, 212, NONE, NONE, 212]),
-    (n("chroot"), [161, 61, 1073741985, 51, 61]),
-    (n("clock_adjtime"), [305, 343, 1073742129, 266, 372]),
-    (n("clock_adjtime64"), [NONE, 405, NONE, NONE, 405]),
-    (n("clock_getres"), [229, 266, 1073742053, 114, 264]),
-    (n("clock_getres_time64"), [NONE, 406, NONE, NONE, 406]),
-    (n("clock_gettime"), [228, 265, 1073742052, 113, 263]),
-    (n("clock_gettime64"), [NONE, 403, NONE, NONE, 403]),
-    (n("clock_nanosleep"), [230, 267, 1073742054, 115, 265]),
-    (n("clock_nanosleep_time64"), [NONE, 407, NONE, NONE, 407]),
-    (n("clock_settime"), [227, 264, 1073742051, 112, 262]),
-    (n("clock_settime64"), [NONE, 404, NONE, NONE, 404]),
-    (n("clone"), [56, 120, 1073741880, 220, 120]),
-    (n("clone3"), [435, 435, 1073742259, 435, 435]),
-    (n("close"), [3, 6, 1073741827, 57, 6]),
-    (n("close_range"), [436, 436, 1073742260, 436, 436]),
-    (n("connect"), [42, 362, 1073741866, 203, 283]),
-    (n("copy_file_range"), [326, 377, 1073742150, 285, 391]),
-    (n("creat"), [85, 8, 1073741909, NONE, 8]),
-    (n("create_module"), [174, 127, NONE, NONE, NONE]),
-    (n("delete_module"), [176, 129, 1073742000, 106, 129]),
-    (n("dup"), [32, 41, 1073741856, 23, 41]),
-    (n("dup2"), [33, 63, 1073741857, NONE, 63]),
-    (n("dup3"), [292, 330, 1073742116, 24, 358]),
-    (n("epoll_create"), [213, 254, 1073742037, NONE, 250]),
-    (n("epoll_create1"), [291, 329, 1073742115, 20, 357]),
-    (n("epoll_ctl"), [233, 255, 1073742057, 21, 251]),
-    (n("epoll_ctl_old"), [214, NONE, NONE, NONE, NONE]),
-    (n("epoll_pwait"), [281, 319, 1073742105, 22, 346]),
-    (n("epoll_pwait2"), [441, 441, 1073742265, 441, 441]),
-    (n("epoll_wait"), [232, 256, 1073742056, NONE, 252]),
-    (n("epoll_wait_old"), [215, NONE, NONE, NONE, NONE]),
-    (n("eventfd"), [284, 323, 1073742108, NONE, 351]),
-    (n("eventfd2"), [290, 328, 1073742114, 19, 356]),
-    (n("execv"), [NONE, NONE, NONE, NONE, NONE]),
-    (n("execve"), [59, 11, 1073742344, 221, 11]),
-    (n("execveat"), [322, 358, 1073742369, 281, 387]),
-    (n("exit"), [60, 1, 1073741884, 93, 1]),
-    (n("exit_group"), [231, 252, 1073742055, 94, 248]),
-    (n("faccessat"), [269, 307, 1073742093, 48, 334]),
-    (n("faccessat2"), [439, 439, 1073742263, 439, 439]),
-    (n("fadvise64"), [221, 250, 1073742045, 223, NONE]),
-    (n("fadvise64_64"), [NONE, 272, NONE, NONE, NONE]),
-    (n("fallocate"), [285, 324, 1073742109, 47, 352]),
-    (n("fanotify_init"), [300, 338, 1073742124, 262, 367]),
-    (n("fanotify_mark"), [301, 339, 1073742125, 263, 368]),
-    (n("fchdir"), [81, 133, 1073741905, 50, 133]),
-    (n("fchmod"), [91, 94, 1073741915, 52, 94]),
-    (n("fchmodat"), [268, 306, 1073742092, 53, 333]),
-    (n("fchmodat2"), [452, 452, 1073742276, 452, 452]),
-    (n("fchown"), [93, 95, 1073741917, 55, 95]),
-    (n("fchown32"), [NONE, 207, NONE, NONE, 207]),
-    (n("fchownat"), [260, 298, 1073742084, 54, 325]),
-    (n("fcntl"), [72, 55, 1073741896, 25, 55]),
-    (n("fcntl64"), [NONE, 221, NONE, NONE, 221]),
-    (n("fdatasync"), [75, 148, 1073741899, 83, 148]),
-    (n("fgetxattr"), [193, 231, 1073742017, 10, 231]),
-    (n("file_getattr"), [468, 468, 1073742292, 468, 468]),
-    (n("file_setattr"), [469, 469, 1073742293, 469, 469]),
-    (n("finit_module"), [313, 350, 1073742137, 273, 379]),
-    (n("flistxattr"), [196, 234, 1073742020, 13, 234]),
-    (n("flock"), [73, 143, 1073741897, 32, 143]),
-    (n("fork"), [57, 2, 1073741881, NONE, 2]),
-    (n("fremovexattr"), [199, 237, 1073742023, 16, 237]),
-    (n("fsconfig"), [431, 431, 1073742255, 431, 431]),
-    (n("fsetxattr"), [190, 228, 1073742014, 7, 228]),
-    (n("fsmount"), [432, 432, 1073742256, 432, 432]),
-    (n("fsopen"), [430, 430, 1073742254, 430, 430]),
-    (n("fspick"), [433, 433, 1073742257, 433, 433]),
-    (n("fstat"), [5, 108, 1073741829, 80, 108]),
-    (n("fstat64"), [NONE, 197, NONE, NONE, 197]),
-    (n("fstatat64"), [NONE, 300, NONE, NONE, 327]),
-    (n("fstatfs"), [138, 100, 1073741962, 44, 100]),
-    (n("fstatfs64"), [NONE, 269, NONE, NONE, 267]),
-    (n("fsync"), [74, 118, 1073741898, 82, 118]),
-    (n("ftime"), [NONE, 35, NONE, NONE, NONE]),
-    (n("ftruncate"), [77, 93, 1073741901, 46, 93]),
-    (n("ftruncate64"), [NONE, 194, NONE, NONE, 194]),
-    (n("futex"), [202, 240, 1073742026, 98, 240]),
-    (n("futex_requeue"), [456, 456, 1073742280, 456, 456]),
-    (n("futex_time64"), [NONE, 422, NONE, NONE, 422]),
-    (n("futex_wait"), [455, 455, 1073742279, 455, 455]),
-    (n("futex_waitv"), [449, 449, 1073742273, 449, 449]),
-    (n("futex_wake"), [454, 454, 1073742278, 454, 454]),
-    (n("futimesat"), [261, 299, 1073742085, NONE, 326]),
-    (n("get_kernel_syms"), [177, 130, NONE, NONE, NONE]),
-    (n("get_mempolicy"), [239, 275, 1073742063, 236, 320]),
-    (n("get_robust_list"), [274, 312, 1073742355, 100, 339]),
-    (n("get_thread_area"), [211, 244, NONE, NONE, NONE]),
-    (n("get_tls"), [NONE, NONE, NONE, NONE, 983046]),
-    (n("getcpu"), [309, 318, 1073742133, 168, 345]),
-    (n("getcwd"), [79, 183, 1073741903, 17, 183]),
-    (n("getdents"), [78, 141, 1073741902, NONE, 141]),
-    (n("getdents64"), [217, 220, 1073742041, 61, 217]),
-    (n("getdomainname"), [NONE, NONE, NONE, NONE, NONE]),
-    (n("getegid"), [108, 50, 1073741932, 177, 50]),
-    (n("getegid32"), [NONE, 202, NONE, NONE, 202]),
-    (n("geteuid"), [107, 49, 1073741931, 175, 49]),
-    (n("geteuid32"), [NONE, 201, NONE, NONE, 201]),
-    (n("getgid"), [104, 47, 1073741928, 176, 47]),
-    (n("getgid32"), [NONE, 200, NONE, NONE, 200]),
-    (n("getgroups"), [115, 80, 1073741939, 158, 80]),
-    (n("getgroups32"), [NONE, 205, NONE, NONE, 205]),
-    (n("getitimer"), [36, 105, 1073741860, 102, 105]),
-    (n("getpagesize"), [NONE, NONE, NONE, NONE, NONE]),
-    (n("getpeername"), [52, 368, 1073741876, 205, 287]),
-    (n("getpgid"), [121, 132, 1073741945, 155, 132]),
-    (n("getpgrp"), [111, 65, 1073741935, NONE, 65]),
-    (n("getpid"), [39, 20, 1073741863, 172, 20]),
-    (n("getpmsg"), [181, 188, 1073742005, NONE, NONE]),
-    (n("getppid"), [110, 64, 1073741934, 173, 64]),
-    (n("getpriority"), [140, 96, 1073741964, 141, 96]),
-    (n("getrandom"), [318, 355, 1073742142, 278, 384]),
-    (n("getresgid"), [120, 171, 1073741944, 150, 171]),
-    (n("getresgid32"), [NONE, 211, NONE, NONE, 211]),
-    (n("getresuid"), [118, 165, 1073741942, 148, 165]),
-    (n("getresuid32"), [NONE, 209, NONE, NONE, 209]),
-    (n("getrlimit"), [97, 76, 1073741921, 163, NONE]),
-    (n("getrusage"), [98, 77, 1073741922, 165, 77]),
-    (n("getsid"), [124, 147, 1073741948, 156, 147]),
-    (n("getsockname"), [51, 367, 1073741875, 204, 286]),
-    (n("getsockopt"), [55, 365, 1073742366, 209, 295]),
-    (n("gettid"), [186, 224, 1073742010, 178, 224]),
-    (n("gettimeofday"), [96, 78, 1073741920, 169, 78]),
-    (n("getuid"), [102, 24, 1073741926, 174, 24]),
-    (n("getuid32"), [NONE, 199, NONE, NONE, 199]),
-    (n("getxattr"), [191, 229, 1073742015, 8, 229]),
-    (n("getxattrat"), [464, 464, 1073742288, 464, 464]),
-    (n("gtty"), [NONE, 32, NONE, NONE, NONE]),
-    (n("idle"), [NONE, 112, NONE, NONE, NONE]),
-    (n("init_module"), [175, 128, 1073741999, 105, 128]),
-    (n("inotify_add_watch"), [254, 292, 1073742078, 27, 317]),
-    (n("inotify_init"), [253, 291, 1073742077, NONE, 316]),
-    (n("inotify_init1"), [294, 332, 1073742118, 26, 360]),
-    (n("inotify_rm_watch"), [255, 293, 1073742079, 28, 318]),
-    (n("io_cancel"), [210, 249, 1073742034, 3, 247]),
-    (n("io_destroy"), [207, 246, 1073742031, 1, 244]),
-    (n("io_getevents"), [208, 247, 1073742032, 4, 245]),
-    (n("io_pgetevents"), [333, 385, 1073742157, 292, 399]),
-    (n("io_pgetevents_time64"), [NONE, 416, NONE, NONE, 416]),
-    (n("io_setup"), [206, 245, 1073742367, 0, 243]),
-    (n("io_submit"), [209, 248, 1073742368, 2, 246]),
-    (n("io_uring_enter"), [426, 426, 1073742250, 426, 426]),
-    (n("io_uring_register"), [427, 427, 1073742251, 427, 427]),
-    (n("io_uring_setup"), [425, 425, 1073742249, 425, 425]),
-    (n("ioctl"), [16, 54, 1073742338, 29, 54]),
-    (n("ioperm"), [173, 101, 1073741997, NONE, NONE]),
-    (n("iopl"), [172, 110, 1073741996, NONE, NONE]),
-    (n("ioprio_get"), [252, 290, 1073742076, 31, 315]),
-    (n("ioprio_set"), [251, 289, 1073742075, 30, 314]),
-    (n("ipc"), [NONE, 117, NONE, NONE, NONE]),
-    (n("kcmp"), [312, 349, 1073742136, 272, 378]),
-    (n("kern_features"), [NONE, NONE, NONE, NONE, NONE]),
-    (n("kexec_file_load"), [320, NONE, 1073742144, 294, 401]),
-    (n("kexec_load"), [246, 283, 1073742352, 104, 347]),
-    (n("keyctl"), [250, 288, 1073742074, 219, 311]),
-    (n("kill"), [62, 37, 1073741886, 129, 37]),
-    (n("landlock_add_rule"), [445, 445, 1073742269, 445, 445]),
-    (n("landlock_create_ruleset"), [444, 444, 1073742268, 444, 444]),
-    (n("landlock_restrict_self"), [446, 446, 1073742270, 446, 446]),
-    (n("lchown"), [94, 16, 1073741918, NONE, 16]),
-    (n("lchown32"), [NONE, 198, NONE, NONE, 198]),
-    (n("lgetxattr"), [192, 230, 1073742016, 9, 230]),
-    (n("link"), [86, 9, 1073741910, NONE, 9]),
-    (n("linkat"), [265, 303, 1073742089, 37, 330]),
-    (n("listen"), [50, 363, 1073741874, 201, 284]),
-    (n("listmount"), [458, 458, 1073742282, 458, 458]),
-    (n("listxattr"), [194, 232, 1073742018, 11, 232]),
-    (n("listxattrat"), [465, 465, 1073742289, 465, 465]),
-    (n("llistxattr"), [195, 233, 1073742019, 12, 233]),
-    (n("llseek"), [NONE, NONE, NONE, NONE, NONE]),
-    (n("lock"), [NONE, 53, NONE, NONE, NONE]),
-    (n("lookup_dcookie"), [212, 253, 1073742036, 18, 249]),
-    (n("lremovexattr"), [198, 236, 1073742022, 15, 236]),
-    (n("lseek"), [8, 19, 1073741832, 62, 19]),
-    (n("lsetxattr"), [189, 227, 1073742013, 6, 227]),
-    (n("lsm_get_self_attr"), [459, 459, 1073742283, 459, 459]),
-    (n("lsm_list_modules"), [461, 461, 1073742285, 461, 461]),
-    (n("lsm_set_self_attr"), [460, 460, 1073742284, 460, 460]),
-    (n("lstat"), [6, 107, 1073741830, NONE, 107]),
-    (n("lstat64"), [NONE, 196, NONE, NONE, 196]),
-    (n("madvise"), [28, 219, 1073741852, 233, 220]),
-    (n("map_shadow_stack"), [453, 453, 1073742277, 453, 453]),
-    (n("mbind"), [237, 274, 1073742061, 235, 319]),
-    (n("membarrier"), [324, 375, 1073742148, 283, 389]),
-    (n("memfd_create"), [319, 356, 1073742143, 279, 385]),
-    (n("memfd_secret"), [447, 447, 1073742271, 447, NONE]),
-    (n("memory_ordering"), [NONE, NONE, NONE, NONE, NONE]),
-    (n("migrate_pages"), [256, 294, 1073742080, 238, 400]),
-    (n("mincore"), [27, 218, 1073741851, 232, 219]),
-    (n("mkdir"), [83, 39, 1073741907, NONE, 39]),
-    (n("mkdirat"), [258, 296, 1073742082, 34, 323]),
-    (n("mknod"), [133, 14, 1073741957, NONE, 14]),
-    (n("mknodat"), [259, 297, 1073742083, 33, 324]),
-    (n("mlock"), [149, 150, 1073741973, 228, 150]),
-    (n("mlock2"), [325, 376, 1073742149, 284, 390]),
-    (n("mlockall"), [151, 152, 1073741975, 230, 152]),
-    (n("mmap"), [9, 90, 1073741833, 222, NONE]),
-    (n("mmap2"), [NONE, 192, NONE, NONE, 192]),
-    (n("modify_ldt"), [154, 123, 1073741978, NONE, NONE]),
-    (n("mount"), [165, 21, 1073741989, 40, 21]),
-    (n("mount_setattr"), [442, 442, 1073742266, 442, 442]),
-    (n("move_mount"), [429, 429, 1073742253, 429, 429]),
-    (n("move_pages"), [279, 317, 1073742357, 239, 344]),
-    (n("mprotect"), [10, 125, 1073741834, 226, 125]),
-    (n("mpx"), [NONE, 56, NONE, NONE, NONE]),
-    (n("mq_getsetattr"), [245, 282, 1073742069, 185, 279]),
-    (n("mq_notify"), [244, 281, 1073742351, 184, 278]),
-    (n("mq_open"), [240, 277, 1073742064, 180, 274]),
-    (n("mq_timedreceive"), [243, 280, 1073742067, 183, 277]),
-    (n("mq_timedreceive_time64"), [NONE, 419, NONE, NONE, 419]),
-    (n("mq_timedsend"), [242, 279, 1073742066, 182, 276]),
-    (n("mq_timedsend_time64"), [NONE, 418, NONE, NONE, 418]),
-    (n("mq_unlink"), [241, 278, 1073742065, 181, 275]),
-    (n("mremap"), [25, 163, 1073741849, 216, 163]),
-    (n("mseal"), [462, 462, 1073742286, 462, 462]),
-    (n("msgctl"), [71, 402, 1073741895, 187, 304]),
-    (n("msgget"), [68, 399, 1073741892, 186, 303]),
-    (n("msgrcv"), [70, 401, 1073741894, 188, 302]),
-    (n("msgsnd"), [69, 400, 1073741893, 189, 301]),
-    (n("msync"), [26, 144, 1073741850, 227, 144]),
-    (n("multiplexer"), [NONE, NONE, NONE, NONE, NONE]),
-    (n("munlock"), [150, 151, 1073741974, 229, 151]),
-    (n("munlockall"), [152, 153, 1073741976, 231, 153]),
-    (n("munmap"), [11, 91, 1073741835, 215, 91]),
-    (n("name_to_handle_at"), [303, 341, 1073742127, 264, 370]),
-    (n("nanosleep"), [35, 162, 1073741859, 101, 162]),
-    (n("newfstatat"), [262, NONE, 1073742086, 79, NONE]),
-    (n("nfsservctl"), [180, 169, NONE, 42, 169]),
-    (n("nice"), [NONE, 34, NONE, NONE, 34]),
-    (n("oldfstat"), [NONE, 28, NONE, NONE, NONE]),
-    (n("oldlstat"), [NONE, 84, NONE, NONE, NONE]),
-    (n("oldolduname"), [NONE, 59, NONE, NONE, NONE]),
-    (n("oldstat"), [NONE, 18, NONE, NONE, NONE]),
-    (n("olduname"), [NONE, 109, NONE, NONE, NONE]),
-    (n("open"), [2, 5, 1073741826, NONE, 5]),
-    (n("open_by_handle_at"), [304, 342, 1073742128, 265, 371]),
-    (n("open_tree"), [428, 428, 1073742252, 428, 428]),
-    (n("open_tree_attr"), [467, 467, 1073742291, 467, 467]),
-    (n("openat"), [257, 295, 1073742081, 56, 322]),
-    (n("openat2"), [437, 437, 1073742261, 437, 437]),
-    (n("pause"), [34, 29, 1073741858, NONE, 29]),
-    (n("pciconfig_iobase"), [NONE, NONE, NONE, NONE, 271]),
-    (n("pciconfig_read"), [NONE, NONE, NONE, NONE, 272]),
-    (n("pciconfig_write"), [NONE, NONE, NONE, NONE, 273]),
-    (n("perf_event_open"), [298, 336, 1073742122, 241, 364]),
-    (n("perfctr"), [NONE, NONE, NONE, NONE, NONE]),
-    (n("personality"), [135, 136, 1073741959, 92, 136]),
-    (n("pidfd_getfd"), [438, 438, 1073742262, 438, 438]),
-    (n("pidfd_open"), [434, 434, 1073742258, 434, 434]),
-    (n("pidfd_send_signal"), [424, 424, 1073742248, 424, 424]),
-    (n("pipe"), [22, 42, 1073741846, NONE, 42]),
-    (n("pipe2"), [293, 331, 1073742117, 59, 359]),
-    (n("pivot_root"), [155, 217, 1073741979, 41, 218]),
-    (n("pkey_alloc"), [330, 381, 1073742154, 289, 395]),
-    (n("pkey_free"), [331, 382, 1073742155, 290, 396]),
-    (n("pkey_mprotect"), [329, 380, 1073742153, 288, 394]),
-    (n("poll"), [7, 168, 1073741831, NONE, 168]),
-    (n("ppoll"), [271, 309, 1073742095, 73, 336]),
-    (n("ppoll_time64"), [NONE, 414, NONE, NONE, 414]),
-    (n("prctl"), [157, 172, 1073741981, 167, 172]),
-    (n("pread64"), [17, 180, 1073741841, 67, 180]),
-    (n("preadv"), [295, 333, 1073742358, 69, 361]),
-    (n("preadv2"), [327, 378, 1073742370, 286, 392]),
-    (n("prlimit64"), [302, 340, 1073742126, 261, 369]),
-    (n("process_madvise"), [440, 440, 1073742264, 440, 440]),
-    (n("process_mrelease"), [448, 448, 1073742272, 448, 448]),
-    (n("process_vm_readv"), [310, 347, 1073742363, 270, 376]),
-    (n("process_vm_writev"), [311, 348, 1073742364, 271, 377]),
-    (n("prof"), [NONE, 44, NONE, NONE, NONE]),
-    (n("profil"), [NONE, 98, NONE, NONE, NONE]),
-    (n("pselect6"), [270, 308, 1073742094, 72, 335]),
-    (n("pselect6_time64"), [NONE, 413, NONE, NONE, 413]),
-    (n("ptrace"), [101, 26, 1073742345, 117, 26]),
-    (n("putpmsg"), [182, 189, 1073742006, NONE, NONE]),
-    (n("pwrite64"), [18, 181, 1073741842, 68, 181]),
-    (n("pwritev"), [296, 334, 1073742359, 70, 362]),
-    (n("pwritev2"), [328, 379, 1073742371, 287, 393]),
-    (n("query_module"), [178, 167, NONE, NONE, NONE]),
-    (n("quotactl"), [179, 131, 1073742003, 60, 131]),
-    (n("quotactl_fd"), [443, 443, 1073742267, 443, 443]),
-    (n("read"), [0, 3, 1073741824, 63, 3]),
-    (n("readahead"), [187, 225, 1073742011, 213, 225]),
-    (n("readdir"), [NONE, 89, NONE, NONE, NONE]),
-    (n("readlink"), [89, 85, 1073741913, NONE, 85]),
-    (n("readlinkat"), [267, 305, 1073742091, 78, 332]),
-    (n("readv"), [19, 145, 1073742339, 65, 145]),
-    (n("reboot"), [169, 88, 1073741993, 142, 88]),
-    (n("recv"), [NONE, NONE, NONE, NONE, 291]),
-    (n("recvfrom"), [45, 371, 1073742341, 207, 292]),
-    (n("recvmmsg"), [299, 337, 1073742361, 243, 365]),
-    (n("recvmmsg_time64"), [NONE, 417, NONE, NONE, 417]),
-    (n("recvmsg"), [47, 372, 1073742343, 212, 297]),
-    (n("remap_file_pages"), [216, 257, 1073742040, 234, 253]),
-    (n("removexattr"), [197, 235, 1073742021, 14, 235]),
-    (n("removexattrat"), [466, 466, 1073742290, 466, 466]),
-    (n("rename"), [82, 38, 1073741906, NONE, 38]),
-    (n("renameat"), [264, 302, 1073742088, 38, 329]),
-    (n("renameat2"), [316, 353, 1073742140, 276, 382]),
-    (n("request_key"), [249, 287, 1073742073, 218, 310]),
-    (n("reserved177"), [NONE, NONE, NONE, NONE, NONE]),
-    (n("reserved193"), [NONE, NONE, NONE, NONE, NONE]),
-    (n("reserved221"), [NONE, NONE, NONE, NONE, NONE]),
-    (n("reserved82"), [NONE, NONE, NONE, NONE, NONE]),
-    (n("restart_syscall"), [219, 0, 1073742043, 128, 0]),
-    (n("riscv_flush_icache"), [NONE, NONE, NONE, NONE, NONE]),
-    (n("riscv_hwprobe"), [NONE, NONE, NONE, NONE, NONE]),
-    (n("rmdir"), [84, 40, 1073741908, NONE, 40]),
-    (n("rseq"), [334, 386, 1073742158, 293, 398]),
-    (n("rt_sigaction"), [13, 174, 1073742336, 134, 174]),
-    (n("rt_sigpending"), [127, 176, 1073742346, 136, 176]),
-    (n("rt_sigprocmask"), [14, 175, 1073741838, 135, 175]),
-    (n("rt_sigqueueinfo"), [129, 178, 1073742348, 138, 178]),
-    (n("rt_sigreturn"), [15, 173, 1073742337, 139, 173]),
-    (n("rt_sigsuspend"), [130, 179, 1073741954, 133, 179]),
-    (n("rt_sigtimedwait"), [128, 177, 1073742347, 137, 177]),
-    (n("rt_sigtimedwait_time64"), [NONE, 421, NONE, NONE, 421]),
-    (n("rt_tgsigqueueinfo"), [297, 335, 1073742360, 240, 363]),
-    (n("rtas"), [NONE, NONE, NONE, NONE, NONE]),
-    (n("s390_guarded_storage"), [NONE, NONE, NONE, NONE, NONE]),
-    (n("s390_pci_mmio_read"), [NONE, NONE, NONE, NONE, NONE]),
-    (n("s390_pci_mmio_write"), [NONE, NONE, NONE, NONE, NONE]),
-    (n("s390_runtime_instr"), [NONE, NONE, NONE, NONE, NONE]),
-    (n("s390_sthyi"), [NONE, NONE, NONE, NONE, NONE]),
-    (n("sched_get_affinity"), [NONE, NONE, NONE, NONE, NONE]),
-    (n("sched_get_priority_max"), [146, 159, 1073741970, 125, 159]),
-    (n("sched_get_priority_min"), [147, 160, 1073741971, 126, 160]),
-    (n("sched_getaffinity"), [204, 242, 1073742028, 123, 242]),
-    (n("sched_getattr"), [315, 352, 1073742139, 275, 381]),
-    (n("sched_getparam"), [143, 155, 1073741967, 121, 155]),
-    (n("sched_getscheduler"), [145, 157, 1073741969, 120, 157]),
-    (n("sched_rr_get_interval"), [148, 161, 1073741972, 127, 161]),
-    (n("sched_rr_get_interval_time64"), [NONE, 423, NONE, NONE, 423]),
-    (n("sched_set_affinity"), [NONE, NONE, NONE, NONE, NONE]),
-    (n("sched_setaffinity"), [203, 241, 1073742027, 122, 241]),
-    (n("sched_setattr"), [314, 351, 1073742138, 274, 380]),
-    (n("sched_setparam"), [142, 154, 1073741966, 118, 154]),
-    (n("sched_setscheduler"), [144, 156, 1073741968, 119, 156]),
-    (n("sched_yield"), [24, 158, 1073741848, 124, 158]),
-    (n("seccomp"), [317, 354, 1073742141, 277, 383]),
-    (n("security"), [185, NONE, 1073742009, NONE, NONE]),
-    (n("select"), [23, 82, 1073741847, NONE, NONE]),
-    (n("semctl"), [66, 394, 1073741890, 191, 300]),
-    (n("semget"), [64, 393, 1073741888, 190, 299]),
-    (n("semop"), [65, NONE, 1073741889, 193, 298]),
-    (n("semtimedop"), [220, NONE, 1073742044, 192, 312]),
-    (n("semtimedop_time64"), [NONE, 420, NONE, NONE, 420]),
-    (n("send"), [NONE, NONE, NONE, NONE, 289]),
-    (n("sendfile"), [40, 187, 1073741864, 71, 187]),
-    (n("sendfile64"), [NONE, 239, NONE, NONE, 239]),
-    (n("sendmmsg"), [307, 345, 1073742362, 269, 374]),
-    (n("sendmsg"), [46, 370, 1073742342, 211, 296]),
-    (n("sendto"), [44, 369, 1073741868, 206, 290]),
-    (n("set_mempolicy"), [238, 276, 1073742062, 237, 321]),
-    (n("set_mempolicy_home_node"), [450, 450, 1073742274, 450, 450]),
-    (n("set_robust_list"), [273, 311, 1073742354, 99, 338]),
-    (n("set_thread_area"), [205, 243, NONE, NONE, NONE]),
-    (n("set_tid_address"), [218, 258, 1073742042, 96, 256]),
-    (n("set_tls"), [NONE, NONE, NONE, NONE, 983045]),
-    (n("setdomainname"), [171, 121, 1073741995, 162, 121]),
-    (n("setfsgid"), [123, 139, 1073741947, 152, 139]),
-    (n("setfsgid32"), [NONE, 216, NONE, NONE, 216]),
-    (n("setfsuid"), [122, 138, 1073741946, 151, 138]),
-    (n("setfsuid32"), [NONE, 215, NONE, NONE, 215]),
-    (n("setgid"), [106, 46, 1073741930, 144, 46]),
-    (n("setgid32"), [NONE, 214, NONE, NONE, 214]),
-    (n("setgroups"), [116, 81, 1073741940, 159, 81]),
-    (n("setgroups32"), [NONE, 206, NONE, NONE, 206]),
-    (n("sethostname"), [170, 74, 1073741994, 161, 74]),
-    (n("setitimer"), [38, 104, 1073741862, 103, 104]),
-    (n("setns"), [308, 346, 1073742132, 268, 375]),
-    (n("setpgid"), [109, 57, 1073741933, 154, 57]),
-    (n("setpriority"), [141, 97, 1073741965, 140, 97]),
-    (n("setregid"), [114, 71, 1073741938, 143, 71]),
-    (n("setregid32"), [NONE, 204, NONE, NONE, 204]),
-    (n("setresgid"), [119, 170, 1073741943, 149, 170]),
-    (n("setresgid32"), [NONE, 210, NONE, NONE, 210]),
-    (n("setresuid"), [117, 164, 1073741941, 147, 164]),
-    (n("setresuid32"), [NONE, 208, NONE, NONE, 208]),
-    (n("setreuid"), [113, 70, 1073741937, 145, 70]),
-    (n("setreuid32"), [NONE, 203, NONE, NONE, 203]),
-    (n("setrlimit"), [160, 75, 1073741984, 164, 75]),
-    (n("setsid"), [112, 66, 1073741936, 157, 66]),
-    (n("setsockopt"), [54, 366, 1073742365, 208, 294]),
-    (n("settimeofday"), [164, 79, 1073741988, 170, 79]),
-    (n("setuid"), [105, 23, 1073741929, 146, 23]),
-    (n("setuid32"), [NONE, 213, NONE, NONE, 213]),
-    (n("setxattr"), [188, 226, 1073742012, 5, 226]),
-    (n("setxattrat"), [463, 463, 1073742287, 463, 463]),
-    (n("sgetmask"), [NONE, 68, NONE, NONE, NONE]),
-    (n("shmat"), [30, 397, 1073741854, 196, 305]),
-    (n("shmctl"), [31, 396, 1073741855, 195, 308]),
-    (n("shmdt"), [67, 398, 1073741891, 197, 306]),
-    (n("shmget"), [29, 395, 1073741853, 194, 307]),
-    (n("shutdown"), [48, 373, 1073741872, 210, 293]),
-    (n("sigaction"), [NONE, 67, NONE, NONE, 67]),
-    (n("sigaltstack"), [131, 186, 1073742349, 132, 186]),
-    (n("signal"), [NONE, 48, NONE, NONE, NONE]),
-    (n("signalfd"), [282, 321, 1073742106, NONE, 349]),
-    (n("signalfd4"), [289, 327, 1073742113, 74, 355]),
-    (n("sigpending"), [NONE, 73, NONE, NONE, 73]),
-    (n("sigprocmask"), [NONE, 126, NONE, NONE, 126]),
-    (n("sigreturn"), [NONE, 119, NONE, NONE, 119]),
-    (n("sigsuspend"), [NONE, 72, NONE, NONE, 72]),
-    (n("socket"), [41, 359, 1073741865, 198, 281]),
-    (n("socketcall"), [NONE, 102, NONE, NONE, NONE]),
-    (n("socketpair"), [53, 360, 1073741877, 199, 288]),
-    (n("splice"), [275, 313, 1073742099, 76, 340]),
-    (n("spu_create"), [NONE, NONE, NONE, NONE, NONE]),
-    (n("spu_run"), [NONE, NONE, NONE, NONE, NONE]),
-    (n("ssetmask"), [NONE, 69, NONE, NONE, NONE]),
-    (n("stat"), [4, 106, 1073741828, NONE, 106]),
-    (n("stat64"), [NONE, 195, NONE, NONE, 195]),
-    (n("statfs"), [137, 99, 1073741961, 43, 99]),
-    (n("statfs64"), [NONE, 268, NONE, NONE, 266]),
-    (n("statmount"), [457, 457, 1073742281, 457, 457]),
-    (n("statx"), [332, 383, 1073742156, 291, 397]),
-    (n("stime"), [NONE, 25, NONE, NONE, NONE]),
-    (n("stty"), [NONE, 31, NONE, NONE, NONE]),
-    (n("subpage_prot"), [NONE, NONE, NONE, NONE, NONE]),
-    (n("swapcontext"), [NONE, NONE, NONE, NONE, NONE]),
-    (n("swapoff"), [168, 115, 1073741992, 225, 115]),
-    (n("swapon"), [167, 87, 1073741991, 224, 87]),
-    (n("switch_endian"), [NONE, NONE, NONE, NONE, NONE]),
-    (n("symlink"), [88, 83, 1073741912, NONE, 83]),
-    (n("symlinkat"), [266, 304, 1073742090, 36, 331]),
-    (n("sync"), [162, 36, 1073741986, 81, 36]),
-    (n("sync_file_range"), [277, 314, 1073742101, 84, NONE]),
-    (n("sync_file_range2"), [NONE, NONE, NONE, NONE, 341]),
-    (n("syncfs"), [306, 344, 1073742130, 267, 373]),
-    (n("sys_debug_setcontext"), [NONE, NONE, NONE, NONE, NONE]),
-    (n("syscall"), [NONE, NONE, NONE, NONE, NONE]),
-    (n("sysfs"), [139, 135, 1073741963, NONE, 135]),
-    (n("sysinfo"), [99, 116, 1073741923, 179, 116]),
-    (n("syslog"), [103, 103, 1073741927, 116, 103]),
-    (n("sysmips"), [NONE, NONE, NONE, NONE, NONE]),
-    (n("tee"), [276, 315, 1073742100, 77, 342]),
-    (n("tgkill"), [234, 270, 1073742058, 131, 268]),
-    (n("time"), [201, 13, 1073742025, NONE, NONE]),
-    (n("timer_create"), [222, 259, 1073742350, 107, 257]),
-    (n("timer_delete"), [226, 263, 1073742050, 111, 261]),
-    (n("timer_getoverrun"), [225, 262, 1073742049, 109, 260]),
-    (n("timer_gettime"), [224, 261, 1073742048, 108, 259]),
-    (n("timer_gettime64"), [NONE, 408, NONE, NONE, 408]),
-    (n("timer_settime"), [223, 260, 1073742047, 110, 258]),
-    (n("timer_settime64"), [NONE, 409, NONE, NONE, 409]),
-    (n("timerfd"), [NONE, NONE, NONE, NONE, NONE]),
-    (n("timerfd_create"), [283, 322, 1073742107, 85, 350]),
-    (n("timerfd_gettime"), [287, 326, 1073742111, 87, 354]),
-    (n("timerfd_gettime64"), [NONE, 410, NONE, NONE, 410]),
-    (n("timerfd_settime"), [286, 325, 1073742110, 86, 353]),
-    (n("timerfd_settime64"), [NONE, 411, NONE, NONE, 411]),
-    (n("times"), [100, 43, 1073741924, 153, 43]),
-    (n("tkill"), [200, 238, 1073742024, 130, 238]),
-    (n("truncate"), [76, 92, 1073741900, 45, 92]),
-    (n("truncate64"), [NONE, 193, NONE, NONE, 193]),
-    (n("tuxcall"), [184, NONE, 1073742008, NONE, NONE]),
-    (n("ugetrlimit"), [NONE, 191, NONE, NONE, 191]),
-    (n("ulimit"), [NONE, 58, NONE, NONE, NONE]),
-    (n("umask"), [95, 60, 1073741919, 166, 60]),
-    (n("umount"), [NONE, 22, NONE, NONE, NONE]),
-    (n("umount2"), [166, 52, 1073741990, 39, 52]),
-    (n("uname"), [63, 122, 1073741887, 160, 122]),
-    (n("unlink"), [87, 10, 1073741911, NONE, 10]),
-    (n("unlinkat"), [263, 301, 1073742087, 35, 328]),
-    (n("unshare"), [272, 310, 1073742096, 97, 337]),
-    (n("unused109"), [NONE, NONE, NONE, NONE, NONE]),
-    (n("unused150"), [NONE, NONE, NONE, NONE, NONE]),
-    (n("unused18"), [NONE, NONE, NONE, NONE, NONE]),
-    (n("unused28"), [NONE, NONE, NONE, NONE, NONE]),
-    (n("unused59"), [NONE, NONE, NONE, NONE, NONE]),
-    (n("unused84"), [NONE, NONE, NONE, NONE, NONE]),
-    (n("uretprobe"), [335, NONE, 1073742159, NONE, NONE]),
-    (n("uselib"), [134, 86, NONE, NONE, 86]),
-    (n("userfaultfd"), [323, 374, 1073742147, 282, 388]),
-    (n("usr26"), [NONE, NONE, NONE, NONE, 983043]),
-    (n("usr32"), [NONE, NONE, NONE, NONE, 983044]),
-    (n("ustat"), [136, 62, 1073741960, NONE, 62]),
-    (n("utime"), [132, 30, 1073741956, NONE, NONE]),
-    (n("utimensat"), [280, 320, 1073742104, 88, 348]),
-    (n("utimensat_time64"), [NONE, 412, NONE, NONE, 412]),
-    (n("utimes"), [235, 271, 1073742059, NONE, 269]),
-    (n("utrap_install"), [NONE, NONE, NONE, NONE, NONE]),
-    (n("vfork"), [58, 190, 1073741882, NONE, 190]),
-    (n("vhangup"), [153, 111, 1073741977, 58, 111]),
-    (n("vm86"), [NONE, 166, NONE, NONE, NONE]),
-    (n("vm86old"), [NONE, 113, NONE, NONE, NONE]),
-    (n("vmsplice"), [278, 316, 1073742356, 75, 343]),
-    (n("vserver"), [236, 273, NONE, NONE, 313]),
-    (n("wait4"), [61, 114, 1073741885, 260, 114]),
-    (n("waitid"), [247, 284, 1073742353, 95, 280]),
-    (n("waitpid"), [NONE, 7, NONE, NONE, NONE]),
-    (n("write"), [1, 4, 1073741825, 64, 4]),
-    (n("writev"), [20, 146, 1073742340, 66, 146]),
+    (n(0, 7), [NONE, 140, NONE, NONE, 140]), // _llseek
+    (n(7, 10), [NONE, 142, NONE, NONE, 142]), // _newselect
+    (n(17, 7), [156, 149, NONE, NONE, 149]), // _sysctl
+    (n(24, 6), [43, NONE, 1073741867, 202, 285]), // accept
+    (n(30, 7), [288, 364, 1073742112, 242, 366]), // accept4
+    (n(37, 6), [21, 33, 1073741845, NONE, 33]), // access
+    (n(43, 4), [163, 51, 1073741987, 89, 51]), // acct
+    (n(47, 7), [248, 286, 1073742072, 217, 309]), // add_key
+    (n(54, 8), [159, 124, 1073741983, 171, 124]), // adjtimex
+    (n(62, 11), [183, 137, 1073742007, NONE, NONE]), // afs_syscall
+    (n(73, 5), [37, 27, 1073741861, NONE, NONE]), // alarm
+    (n(78, 10), [158, 384, 1073741982, NONE, NONE]), // arch_prctl
+    (n(88, 16), [NONE, NONE, NONE, NONE, 270]), // arm_fadvise64_64
+    (n(104, 19), [NONE, NONE, NONE, NONE, 341]), // arm_sync_file_range
+    (n(123, 14), [NONE, NONE, NONE, NONE, NONE]), // atomic_barrier
+    (n(137, 17), [NONE, NONE, NONE, NONE, NONE]), // atomic_cmpxchg_32
+    (n(154, 7), [NONE, 134, NONE, NONE, 134]), // bdflush
+    (n(161, 4), [49, 361, 1073741873, 200, 282]), // bind
+    (n(165, 3), [321, 357, 1073742145, 280, 386]), // bpf
+    (n(168, 5), [NONE, 17, NONE, NONE, NONE]), // break
+    (n(173, 10), [NONE, NONE, NONE, NONE, 983041]), // breakpoint
+    (n(183, 3), [12, 45, 1073741836, 214, 45]), // brk
+    (n(186, 8), [NONE, NONE, NONE, NONE, NONE]), // cachectl
+    (n(194, 10), [NONE, NONE, NONE, NONE, 983042]), // cacheflush
+    (n(204, 9), [451, 451, 1073742275, 451, 451]), // cachestat
+    (n(213, 6), [125, 184, 1073741949, 90, 184]), // capget
+    (n(219, 6), [126, 185, 1073741950, 91, 185]), // capset
+    (n(225, 5), [80, 12, 1073741904, 49, 12]), // chdir
+    (n(230, 5), [90, 15, 1073741914, NONE, 15]), // chmod
+    (n(235, 5), [92, 182, 1073741916, NONE, 182]), // chown
+    (n(240, 7), [NONE, 212, NONE, NONE, 212]), // chown32
+    (n(247, 6), [161, 61, 1073741985, 51, 61]), // chroot
+    (n(253, 13), [305, 343, 1073742129, 266, 372]), // clock_adjtime
+    (n(266, 15), [NONE, 405, NONE, NONE, 405]), // clock_adjtime64
+    (n(281, 12), [229, 266, 1073742053, 114, 264]), // clock_getres
+    (n(293, 19), [NONE, 406, NONE, NONE, 406]), // clock_getres_time64
+    (n(312, 13), [228, 265, 1073742052, 113, 263]), // clock_gettime
+    (n(325, 15), [NONE, 403, NONE, NONE, 403]), // clock_gettime64
+    (n(340, 15), [230, 267, 1073742054, 115, 265]), // clock_nanosleep
+    (n(355, 22), [NONE, 407, NONE, NONE, 407]), // clock_nanosleep_time64
+    (n(377, 13), [227, 264, 1073742051, 112, 262]), // clock_settime
+    (n(390, 15), [NONE, 404, NONE, NONE, 404]), // clock_settime64
+    (n(405, 5), [56, 120, 1073741880, 220, 120]), // clone
+    (n(410, 6), [435, 435, 1073742259, 435, 435]), // clone3
+    (n(416, 5), [3, 6, 1073741827, 57, 6]), // close
+    (n(421, 11), [436, 436, 1073742260, 436, 436]), // close_range
+    (n(432, 7), [42, 362, 1073741866, 203, 283]), // connect
+    (n(439, 15), [326, 377, 1073742150, 285, 391]), // copy_file_range
+    (n(454, 5), [85, 8, 1073741909, NONE, 8]), // creat
+    (n(459, 13), [174, 127, NONE, NONE, NONE]), // create_module
+    (n(472, 13), [176, 129, 1073742000, 106, 129]), // delete_module
+    (n(485, 3), [32, 41, 1073741856, 23, 41]), // dup
+    (n(488, 4), [33, 63, 1073741857, NONE, 63]), // dup2
+    (n(492, 4), [292, 330, 1073742116, 24, 358]), // dup3
+    (n(496, 12), [213, 254, 1073742037, NONE, 250]), // epoll_create
+    (n(508, 13), [291, 329, 1073742115, 20, 357]), // epoll_create1
+    (n(521, 9), [233, 255, 1073742057, 21, 251]), // epoll_ctl
+    (n(530, 13), [214, NONE, NONE, NONE, NONE]), // epoll_ctl_old
+    (n(543, 11), [281, 319, 1073742105, 22, 346]), // epoll_pwait
+    (n(554, 12), [441, 441, 1073742265, 441, 441]), // epoll_pwait2
+    (n(566, 10), [232, 256, 1073742056, NONE, 252]), // epoll_wait
+    (n(576, 14), [215, NONE, NONE, NONE, NONE]), // epoll_wait_old
+    (n(590, 7), [284, 323, 1073742108, NONE, 351]), // eventfd
+    (n(597, 8), [290, 328, 1073742114, 19, 356]), // eventfd2
+    (n(605, 5), [NONE, NONE, NONE, NONE, NONE]), // execv
+    (n(610, 6), [59, 11, 1073742344, 221, 11]), // execve
+    (n(616, 8), [322, 358, 1073742369, 281, 387]), // execveat
+    (n(624, 4), [60, 1, 1073741884, 93, 1]), // exit
+    (n(628, 10), [231, 252, 1073742055, 94, 248]), // exit_group
+    (n(638, 9), [269, 307, 1073742093, 48, 334]), // faccessat
+    (n(647, 10), [439, 439, 1073742263, 439, 439]), // faccessat2
+    (n(657, 9), [221, 250, 1073742045, 223, NONE]), // fadvise64
+    (n(666, 12), [NONE, 272, NONE, NONE, NONE]), // fadvise64_64
+    (n(678, 9), [285, 324, 1073742109, 47, 352]), // fallocate
+    (n(687, 13), [300, 338, 1073742124, 262, 367]), // fanotify_init
+    (n(700, 13), [301, 339, 1073742125, 263, 368]), // fanotify_mark
+    (n(713, 6), [81, 133, 1073741905, 50, 133]), // fchdir
+    (n(719, 6), [91, 94, 1073741915, 52, 94]), // fchmod
+    (n(725, 8), [268, 306, 1073742092, 53, 333]), // fchmodat
+    (n(733, 9), [452, 452, 1073742276, 452, 452]), // fchmodat2
+    (n(742, 6), [93, 95, 1073741917, 55, 95]), // fchown
+    (n(748, 8), [NONE, 207, NONE, NONE, 207]), // fchown32
+    (n(756, 8), [260, 298, 1073742084, 54, 325]), // fchownat
+    (n(764, 5), [72, 55, 1073741896, 25, 55]), // fcntl
+    (n(769, 7), [NONE, 221, NONE, NONE, 221]), // fcntl64
+    (n(776, 9), [75, 148, 1073741899, 83, 148]), // fdatasync
+    (n(785, 9), [193, 231, 1073742017, 10, 231]), // fgetxattr
+    (n(794, 12), [468, 468, 1073742292, 468, 468]), // file_getattr
+    (n(806, 12), [469, 469, 1073742293, 469, 469]), // file_setattr
+    (n(818, 12), [313, 350, 1073742137, 273, 379]), // finit_module
+    (n(830, 10), [196, 234, 1073742020, 13, 234]), // flistxattr
+    (n(840, 5), [73, 143, 1073741897, 32, 143]), // flock
+    (n(845, 4), [57, 2, 1073741881, NONE, 2]), // fork
+    (n(849, 12), [199, 237, 1073742023, 16, 237]), // fremovexattr
+    (n(861, 8), [431, 431, 1073742255, 431, 431]), // fsconfig
+    (n(869, 9), [190, 228, 1073742014, 7, 228]), // fsetxattr
+    (n(878, 7), [432, 432, 1073742256, 432, 432]), // fsmount
+    (n(885, 6), [430, 430, 1073742254, 430, 430]), // fsopen
+    (n(891, 6), [433, 433, 1073742257, 433, 433]), // fspick
+    (n(897, 5), [5, 108, 1073741829, 80, 108]), // fstat
+    (n(902, 7), [NONE, 197, NONE, NONE, 197]), // fstat64
+    (n(909, 9), [NONE, 300, NONE, NONE, 327]), // fstatat64
+    (n(918, 7), [138, 100, 1073741962, 44, 100]), // fstatfs
+    (n(925, 9), [NONE, 269, NONE, NONE, 267]), // fstatfs64
+    (n(934, 5), [74, 118, 1073741898, 82, 118]), // fsync
+    (n(939, 5), [NONE, 35, NONE, NONE, NONE]), // ftime
+    (n(944, 9), [77, 93, 1073741901, 46, 93]), // ftruncate
+    (n(953, 11), [NONE, 194, NONE, NONE, 194]), // ftruncate64
+    (n(964, 5), [202, 240, 1073742026, 98, 240]), // futex
+    (n(969, 13), [456, 456, 1073742280, 456, 456]), // futex_requeue
+    (n(982, 12), [NONE, 422, NONE, NONE, 422]), // futex_time64
+    (n(994, 10), [455, 455, 1073742279, 455, 455]), // futex_wait
+    (n(1004, 11), [449, 449, 1073742273, 449, 449]), // futex_waitv
+    (n(1015, 10), [454, 454, 1073742278, 454, 454]), // futex_wake
+    (n(1025, 9), [261, 299, 1073742085, NONE, 326]), // futimesat
+    (n(1034, 15), [177, 130, NONE, NONE, NONE]), // get_kernel_syms
+    (n(1049, 13), [239, 275, 1073742063, 236, 320]), // get_mempolicy
+    (n(1062, 15), [274, 312, 1073742355, 100, 339]), // get_robust_list
+    (n(1077, 15), [211, 244, NONE, NONE, NONE]), // get_thread_area
+    (n(1092, 7), [NONE, NONE, NONE, NONE, 983046]), // get_tls
+    (n(1099, 6), [309, 318, 1073742133, 168, 345]), // getcpu
+    (n(1105, 6), [79, 183, 1073741903, 17, 183]), // getcwd
+    (n(1111, 8), [78, 141, 1073741902, NONE, 141]), // getdents
+    (n(1119, 10), [217, 220, 1073742041, 61, 217]), // getdents64
+    (n(1129, 13), [NONE, NONE, NONE, NONE, NONE]), // getdomainname
+    (n(1142, 7), [108, 50, 1073741932, 177, 50]), // getegid
+    (n(1149, 9), [NONE, 202, NONE, NONE, 202]), // getegid32
+    (n(1158, 7), [107, 49, 1073741931, 175, 49]), // geteuid
+    (n(1165, 9), [NONE, 201, NONE, NONE, 201]), // geteuid32
+    (n(1174, 6), [104, 47, 1073741928, 176, 47]), // getgid
+    (n(1180, 8), [NONE, 200, NONE, NONE, 200]), // getgid32
+    (n(1188, 9), [115, 80, 1073741939, 158, 80]), // getgroups
+    (n(1197, 11), [NONE, 205, NONE, NONE, 205]), // getgroups32
+    (n(1208, 9), [36, 105, 1073741860, 102, 105]), // getitimer
+    (n(1217, 11), [NONE, NONE, NONE, NONE, NONE]), // getpagesize
+    (n(1228, 11), [52, 368, 1073741876, 205, 287]), // getpeername
+    (n(1239, 7), [121, 132, 1073741945, 155, 132]), // getpgid
+    (n(1246, 7), [111, 65, 1073741935, NONE, 65]), // getpgrp
+    (n(1253, 6), [39, 20, 1073741863, 172, 20]), // getpid
+    (n(1259, 7), [181, 188, 1073742005, NONE, NONE]), // getpmsg
+    (n(1266, 7), [110, 64, 1073741934, 173, 64]), // getppid
+    (n(1273, 11), [140, 96, 1073741964, 141, 96]), // getpriority
+    (n(1284, 9), [318, 355, 1073742142, 278, 384]), // getrandom
+    (n(1293, 9), [120, 171, 1073741944, 150, 171]), // getresgid
+    (n(1302, 11), [NONE, 211, NONE, NONE, 211]), // getresgid32
+    (n(1313, 9), [118, 165, 1073741942, 148, 165]), // getresuid
+    (n(1322, 11), [NONE, 209, NONE, NONE, 209]), // getresuid32
+    (n(1333, 9), [97, 76, 1073741921, 163, NONE]), // getrlimit
+    (n(1342, 9), [98, 77, 1073741922, 165, 77]), // getrusage
+    (n(1351, 6), [124, 147, 1073741948, 156, 147]), // getsid
+    (n(1357, 11), [51, 367, 1073741875, 204, 286]), // getsockname
+    (n(1368, 10), [55, 365, 1073742366, 209, 295]), // getsockopt
+    (n(1378, 6), [186, 224, 1073742010, 178, 224]), // gettid
+    (n(1384, 12), [96, 78, 1073741920, 169, 78]), // gettimeofday
+    (n(1396, 6), [102, 24, 1073741926, 174, 24]), // getuid
+    (n(1402, 8), [NONE, 199, NONE, NONE, 199]), // getuid32
+    (n(1410, 8), [191, 229, 1073742015, 8, 229]), // getxattr
+    (n(1418, 10), [464, 464, 1073742288, 464, 464]), // getxattrat
+    (n(1428, 4), [NONE, 32, NONE, NONE, NONE]), // gtty
+    (n(1432, 4), [NONE, 112, NONE, NONE, NONE]), // idle
+    (n(1436, 11), [175, 128, 1073741999, 105, 128]), // init_module
+    (n(1447, 17), [254, 292, 1073742078, 27, 317]), // inotify_add_watch
+    (n(1464, 12), [253, 291, 1073742077, NONE, 316]), // inotify_init
+    (n(1476, 13), [294, 332, 1073742118, 26, 360]), // inotify_init1
+    (n(1489, 16), [255, 293, 1073742079, 28, 318]), // inotify_rm_watch
+    (n(1505, 9), [210, 249, 1073742034, 3, 247]), // io_cancel
+    (n(1514, 10), [207, 246, 1073742031, 1, 244]), // io_destroy
+    (n(1524, 12), [208, 247, 1073742032, 4, 245]), // io_getevents
+    (n(1536, 13), [333, 385, 1073742157, 292, 399]), // io_pgetevents
+    (n(1549, 20), [NONE, 416, NONE, NONE, 416]), // io_pgetevents_time64
+    (n(1569, 8), [206, 245, 1073742367, 0, 243]), // io_setup
+    (n(1577, 9), [209, 248, 1073742368, 2, 246]), // io_submit
+    (n(1586, 14), [426, 426, 1073742250, 426, 426]), // io_uring_enter
+    (n(1600, 17), [427, 427, 1073742251, 427, 427]), // io_uring_register
+    (n(1617, 14), [425, 425, 1073742249, 425, 425]), // io_uring_setup
+    (n(1631, 5), [16, 54, 1073742338, 29, 54]), // ioctl
+    (n(1636, 6), [173, 101, 1073741997, NONE, NONE]), // ioperm
+    (n(1642, 4), [172, 110, 1073741996, NONE, NONE]), // iopl
+    (n(1646, 10), [252, 290, 1073742076, 31, 315]), // ioprio_get
+    (n(1656, 10), [251, 289, 1073742075, 30, 314]), // ioprio_set
+    (n(1666, 3), [NONE, 117, NONE, NONE, NONE]), // ipc
+    (n(1669, 4), [312, 349, 1073742136, 272, 378]), // kcmp
+    (n(1673, 13), [NONE, NONE, NONE, NONE, NONE]), // kern_features
+    (n(1686, 15), [320, NONE, 1073742144, 294, 401]), // kexec_file_load
+    (n(1701, 10), [246, 283, 1073742352, 104, 347]), // kexec_load
+    (n(1711, 6), [250, 288, 1073742074, 219, 311]), // keyctl
+    (n(1717, 4), [62, 37, 1073741886, 129, 37]), // kill
+    (n(1721, 17), [445, 445, 1073742269, 445, 445]), // landlock_add_rule
+    (n(1738, 23), [444, 444, 1073742268, 444, 444]), // landlock_create_ruleset
+    (n(1761, 22), [446, 446, 1073742270, 446, 446]), // landlock_restrict_self
+    (n(1783, 6), [94, 16, 1073741918, NONE, 16]), // lchown
+    (n(1789, 8), [NONE, 198, NONE, NONE, 198]), // lchown32
+    (n(1797, 9), [192, 230, 1073742016, 9, 230]), // lgetxattr
+    (n(1806, 4), [86, 9, 1073741910, NONE, 9]), // link
+    (n(1810, 6), [265, 303, 1073742089, 37, 330]), // linkat
+    (n(1816, 6), [50, 363, 1073741874, 201, 284]), // listen
+    (n(1822, 9), [458, 458, 1073742282, 458, 458]), // listmount
+    (n(1831, 9), [194, 232, 1073742018, 11, 232]), // listxattr
+    (n(1840, 11), [465, 465, 1073742289, 465, 465]), // listxattrat
+    (n(1851, 10), [195, 233, 1073742019, 12, 233]), // llistxattr
+    (n(1861, 6), [NONE, NONE, NONE, NONE, NONE]), // llseek
+    (n(1867, 4), [NONE, 53, NONE, NONE, NONE]), // lock
+    (n(1871, 14), [212, 253, 1073742036, 18, 249]), // lookup_dcookie
+    (n(1885, 12), [198, 236, 1073742022, 15, 236]), // lremovexattr
+    (n(1897, 5), [8, 19, 1073741832, 62, 19]), // lseek
+    (n(1902, 9), [189, 227, 1073742013, 6, 227]), // lsetxattr
+    (n(1911, 17), [459, 459, 1073742283, 459, 459]), // lsm_get_self_attr
+    (n(1928, 16), [461, 461, 1073742285, 461, 461]), // lsm_list_modules
+    (n(1944, 17), [460, 460, 1073742284, 460, 460]), // lsm_set_self_attr
+    (n(1961, 5), [6, 107, 1073741830, NONE, 107]), // lstat
+    (n(1966, 7), [NONE, 196, NONE, NONE, 196]), // lstat64
+    (n(1973, 7), [28, 219, 1073741852, 233, 220]), // madvise
+    (n(1980, 16), [453, 453, 1073742277, 453, 453]), // map_shadow_stack
+    (n(1996, 5), [237, 274, 1073742061, 235, 319]), // mbind
+    (n(2001, 10), [324, 375, 1073742148, 283, 389]), // membarrier
+    (n(2011, 12), [319, 356, 1073742143, 279, 385]), // memfd_create
+    (n(2023, 12), [447, 447, 1073742271, 447, NONE]), // memfd_secret
+    (n(2035, 15), [NONE, NONE, NONE, NONE, NONE]), // memory_ordering
+    (n(2050, 13), [256, 294, 1073742080, 238, 400]), // migrate_pages
+    (n(2063, 7), [27, 218, 1073741851, 232, 219]), // mincore
+    (n(2070, 5), [83, 39, 1073741907, NONE, 39]), // mkdir
+    (n(2075, 7), [258, 296, 1073742082, 34, 323]), // mkdirat
+    (n(2082, 5), [133, 14, 1073741957, NONE, 14]), // mknod
+    (n(2087, 7), [259, 297, 1073742083, 33, 324]), // mknodat
+    (n(2094, 5), [149, 150, 1073741973, 228, 150]), // mlock
+    (n(2099, 6), [325, 376, 1073742149, 284, 390]), // mlock2
+    (n(2105, 8), [151, 152, 1073741975, 230, 152]), // mlockall
+    (n(2113, 4), [9, 90, 1073741833, 222, NONE]), // mmap
+    (n(2117, 5), [NONE, 192, NONE, NONE, 192]), // mmap2
+    (n(2122, 10), [154, 123, 1073741978, NONE, NONE]), // modify_ldt
+    (n(2132, 5), [165, 21, 1073741989, 40, 21]), // mount
+    (n(2137, 13), [442, 442, 1073742266, 442, 442]), // mount_setattr
+    (n(2150, 10), [429, 429, 1073742253, 429, 429]), // move_mount
+    (n(2160, 10), [279, 317, 1073742357, 239, 344]), // move_pages
+    (n(2170, 8), [10, 125, 1073741834, 226, 125]), // mprotect
+    (n(2178, 3), [NONE, 56, NONE, NONE, NONE]), // mpx
+    (n(2181, 13), [245, 282, 1073742069, 185, 279]), // mq_getsetattr
+    (n(2194, 9), [244, 281, 1073742351, 184, 278]), // mq_notify
+    (n(2203, 7), [240, 277, 1073742064, 180, 274]), // mq_open
+    (n(2210, 15), [243, 280, 1073742067, 183, 277]), // mq_timedreceive
+    (n(2225, 22), [NONE, 419, NONE, NONE, 419]), // mq_timedreceive_time64
+    (n(2247, 12), [242, 279, 1073742066, 182, 276]), // mq_timedsend
+    (n(2259, 19), [NONE, 418, NONE, NONE, 418]), // mq_timedsend_time64
+    (n(2278, 9), [241, 278, 1073742065, 181, 275]), // mq_unlink
+    (n(2287, 6), [25, 163, 1073741849, 216, 163]), // mremap
+    (n(2293, 5), [462, 462, 1073742286, 462, 462]), // mseal
+    (n(2298, 6), [71, 402, 1073741895, 187, 304]), // msgctl
+    (n(2304, 6), [68, 399, 1073741892, 186, 303]), // msgget
+    (n(2310, 6), [70, 401, 1073741894, 188, 302]), // msgrcv
+    (n(2316, 6), [69, 400, 1073741893, 189, 301]), // msgsnd
+    (n(2322, 5), [26, 144, 1073741850, 227, 144]), // msync
+    (n(2327, 11), [NONE, NONE, NONE, NONE, NONE]), // multiplexer
+    (n(2338, 7), [150, 151, 1073741974, 229, 151]), // munlock
+    (n(2345, 10), [152, 153, 1073741976, 231, 153]), // munlockall
+    (n(2355, 6), [11, 91, 1073741835, 215, 91]), // munmap
+    (n(2361, 17), [303, 341, 1073742127, 264, 370]), // name_to_handle_at
+    (n(2378, 9), [35, 162, 1073741859, 101, 162]), // nanosleep
+    (n(2387, 10), [262, NONE, 1073742086, 79, NONE]), // newfstatat
+    (n(2397, 10), [180, 169, NONE, 42, 169]), // nfsservctl
+    (n(2407, 4), [NONE, 34, NONE, NONE, 34]), // nice
+    (n(2411, 8), [NONE, 28, NONE, NONE, NONE]), // oldfstat
+    (n(2419, 8), [NONE, 84, NONE, NONE, NONE]), // oldlstat
+    (n(2427, 11), [NONE, 59, NONE, NONE, NONE]), // oldolduname
+    (n(2438, 7), [NONE, 18, NONE, NONE, NONE]), // oldstat
+    (n(2445, 8), [NONE, 109, NONE, NONE, NONE]), // olduname
+    (n(2453, 4), [2, 5, 1073741826, NONE, 5]), // open
+    (n(2457, 17), [304, 342, 1073742128, 265, 371]), // open_by_handle_at
+    (n(2474, 9), [428, 428, 1073742252, 428, 428]), // open_tree
+    (n(2483, 14), [467, 467, 1073742291, 467, 467]), // open_tree_attr
+    (n(2497, 6), [257, 295, 1073742081, 56, 322]), // openat
+    (n(2503, 7), [437, 437, 1073742261, 437, 437]), // openat2
+    (n(2510, 5), [34, 29, 1073741858, NONE, 29]), // pause
+    (n(2515, 16), [NONE, NONE, NONE, NONE, 271]), // pciconfig_iobase
+    (n(2531, 14), [NONE, NONE, NONE, NONE, 272]), // pciconfig_read
+    (n(2545, 15), [NONE, NONE, NONE, NONE, 273]), // pciconfig_write
+    (n(2560, 15), [298, 336, 1073742122, 241, 364]), // perf_event_open
+    (n(2575, 7), [NONE, NONE, NONE, NONE, NONE]), // perfctr
+    (n(2582, 11), [135, 136, 1073741959, 92, 136]), // personality
+    (n(2593, 11), [438, 438, 1073742262, 438, 438]), // pidfd_getfd
+    (n(2604, 10), [434, 434, 1073742258, 434, 434]), // pidfd_open
+    (n(2614, 17), [424, 424, 1073742248, 424, 424]), // pidfd_send_signal
+    (n(2631, 4), [22, 42, 1073741846, NONE, 42]), // pipe
+    (n(2635, 5), [293, 331, 1073742117, 59, 359]), // pipe2
+    (n(2640, 10), [155, 217, 1073741979, 41, 218]), // pivot_root
+    (n(2650, 10), [330, 381, 1073742154, 289, 395]), // pkey_alloc
+    (n(2660, 9), [331, 382, 1073742155, 290, 396]), // pkey_free
+    (n(2669, 13), [329, 380, 1073742153, 288, 394]), // pkey_mprotect
+    (n(2682, 4), [7, 168, 1073741831, NONE, 168]), // poll
+    (n(2686, 5), [271, 309, 1073742095, 73, 336]), // ppoll
+    (n(2691, 12), [NONE, 414, NONE, NONE, 414]), // ppoll_time64
+    (n(2703, 5), [157, 172, 1073741981, 167, 172]), // prctl
+    (n(2708, 7), [17, 180, 1073741841, 67, 180]), // pread64
+    (n(2715, 6), [295, 333, 1073742358, 69, 361]), // preadv
+    (n(2721, 7), [327, 378, 1073742370, 286, 392]), // preadv2
+    (n(2728, 9), [302, 340, 1073742126, 261, 369]), // prlimit64
+    (n(2737, 15), [440, 440, 1073742264, 440, 440]), // process_madvise
+    (n(2752, 16), [448, 448, 1073742272, 448, 448]), // process_mrelease
+    (n(2768, 16), [310, 347, 1073742363, 270, 376]), // process_vm_readv
+    (n(2784, 17), [311, 348, 1073742364, 271, 377]), // process_vm_writev
+    (n(2801, 4), [NONE, 44, NONE, NONE, NONE]), // prof
+    (n(2805, 6), [NONE, 98, NONE, NONE, NONE]), // profil
+    (n(2811, 8), [270, 308, 1073742094, 72, 335]), // pselect6
+    (n(2819, 15), [NONE, 413, NONE, NONE, 413]), // pselect6_time64
+    (n(2834, 6), [101, 26, 1073742345, 117, 26]), // ptrace
+    (n(2840, 7), [182, 189, 1073742006, NONE, NONE]), // putpmsg
+    (n(2847, 8), [18, 181, 1073741842, 68, 181]), // pwrite64
+    (n(2855, 7), [296, 334, 1073742359, 70, 362]), // pwritev
+    (n(2862, 8), [328, 379, 1073742371, 287, 393]), // pwritev2
+    (n(2870, 12), [178, 167, NONE, NONE, NONE]), // query_module
+    (n(2882, 8), [179, 131, 1073742003, 60, 131]), // quotactl
+    (n(2890, 11), [443, 443, 1073742267, 443, 443]), // quotactl_fd
+    (n(2901, 4), [0, 3, 1073741824, 63, 3]), // read
+    (n(2905, 9), [187, 225, 1073742011, 213, 225]), // readahead
+    (n(2914, 7), [NONE, 89, NONE, NONE, NONE]), // readdir
+    (n(2921, 8), [89, 85, 1073741913, NONE, 85]), // readlink
+    (n(2929, 10), [267, 305, 1073742091, 78, 332]), // readlinkat
+    (n(2939, 5), [19, 145, 1073742339, 65, 145]), // readv
+    (n(2944, 6), [169, 88, 1073741993, 142, 88]), // reboot
+    (n(2950, 4), [NONE, NONE, NONE, NONE, 291]), // recv
+    (n(2954, 8), [45, 371, 1073742341, 207, 292]), // recvfrom
+    (n(2962, 8), [299, 337, 1073742361, 243, 365]), // recvmmsg
+    (n(2970, 15), [NONE, 417, NONE, NONE, 417]), // recvmmsg_time64
+    (n(2985, 7), [47, 372, 1073742343, 212, 297]), // recvmsg
+    (n(2992, 16), [216, 257, 1073742040, 234, 253]), // remap_file_pages
+    (n(3008, 11), [197, 235, 1073742021, 14, 235]), // removexattr
+    (n(3019, 13), [466, 466, 1073742290, 466, 466]), // removexattrat
+    (n(3032, 6), [82, 38, 1073741906, NONE, 38]), // rename
+    (n(3038, 8), [264, 302, 1073742088, 38, 329]), // renameat
+    (n(3046, 9), [316, 353, 1073742140, 276, 382]), // renameat2
+    (n(3055, 11), [249, 287, 1073742073, 218, 310]), // request_key
+    (n(3066, 11), [NONE, NONE, NONE, NONE, NONE]), // reserved177
+    (n(3077, 11), [NONE, NONE, NONE, NONE, NONE]), // reserved193
+    (n(3088, 11), [NONE, NONE, NONE, NONE, NONE]), // reserved221
+    (n(3099, 10), [NONE, NONE, NONE, NONE, NONE]), // reserved82
+    (n(3109, 15), [219, 0, 1073742043, 128, 0]), // restart_syscall
+    (n(3124, 18), [NONE, NONE, NONE, NONE, NONE]), // riscv_flush_icache
+    (n(3142, 13), [NONE, NONE, NONE, NONE, NONE]), // riscv_hwprobe
+    (n(3155, 5), [84, 40, 1073741908, NONE, 40]), // rmdir
+    (n(3160, 4), [334, 386, 1073742158, 293, 398]), // rseq
+    (n(3164, 12), [13, 174, 1073742336, 134, 174]), // rt_sigaction
+    (n(3176, 13), [127, 176, 1073742346, 136, 176]), // rt_sigpending
+    (n(3189, 14), [14, 175, 1073741838, 135, 175]), // rt_sigprocmask
+    (n(3203, 15), [129, 178, 1073742348, 138, 178]), // rt_sigqueueinfo
+    (n(3218, 12), [15, 173, 1073742337, 139, 173]), // rt_sigreturn
+    (n(3230, 13), [130, 179, 1073741954, 133, 179]), // rt_sigsuspend
+    (n(3243, 15), [128, 177, 1073742347, 137, 177]), // rt_sigtimedwait
+    (n(3258, 22), [NONE, 421, NONE, NONE, 421]), // rt_sigtimedwait_time64
+    (n(3280, 17), [297, 335, 1073742360, 240, 363]), // rt_tgsigqueueinfo
+    (n(3297, 4), [NONE, NONE, NONE, NONE, NONE]), // rtas
+    (n(3301, 20), [NONE, NONE, NONE, NONE, NONE]), // s390_guarded_storage
+    (n(3321, 18), [NONE, NONE, NONE, NONE, NONE]), // s390_pci_mmio_read
+    (n(3339, 19), [NONE, NONE, NONE, NONE, NONE]), // s390_pci_mmio_write
+    (n(3358, 18), [NONE, NONE, NONE, NONE, NONE]), // s390_runtime_instr
+    (n(3376, 10), [NONE, NONE, NONE, NONE, NONE]), // s390_sthyi
+    (n(3386, 18), [NONE, NONE, NONE, NONE, NONE]), // sched_get_affinity
+    (n(3404, 22), [146, 159, 1073741970, 125, 159]), // sched_get_priority_max
+    (n(3426, 22), [147, 160, 1073741971, 126, 160]), // sched_get_priority_min
+    (n(3448, 17), [204, 242, 1073742028, 123, 242]), // sched_getaffinity
+    (n(3465, 13), [315, 352, 1073742139, 275, 381]), // sched_getattr
+    (n(3478, 14), [143, 155, 1073741967, 121, 155]), // sched_getparam
+    (n(3492, 18), [145, 157, 1073741969, 120, 157]), // sched_getscheduler
+    (n(3510, 21), [148, 161, 1073741972, 127, 161]), // sched_rr_get_interval
+    (n(3531, 28), [NONE, 423, NONE, NONE, 423]), // sched_rr_get_interval_time64
+    (n(3559, 18), [NONE, NONE, NONE, NONE, NONE]), // sched_set_affinity
+    (n(3577, 17), [203, 241, 1073742027, 122, 241]), // sched_setaffinity
+    (n(3594, 13), [314, 351, 1073742138, 274, 380]), // sched_setattr
+    (n(3607, 14), [142, 154, 1073741966, 118, 154]), // sched_setparam
+    (n(3621, 18), [144, 156, 1073741968, 119, 156]), // sched_setscheduler
+    (n(3639, 11), [24, 158, 1073741848, 124, 158]), // sched_yield
+    (n(3650, 7), [317, 354, 1073742141, 277, 383]), // seccomp
+    (n(3657, 8), [185, NONE, 1073742009, NONE, NONE]), // security
+    (n(3665, 6), [23, 82, 1073741847, NONE, NONE]), // select
+    (n(3671, 6), [66, 394, 1073741890, 191, 300]), // semctl
+    (n(3677, 6), [64, 393, 1073741888, 190, 299]), // semget
+    (n(3683, 5), [65, NONE, 1073741889, 193, 298]), // semop
+    (n(3688, 10), [220, NONE, 1073742044, 192, 312]), // semtimedop
+    (n(3698, 17), [NONE, 420, NONE, NONE, 420]), // semtimedop_time64
+    (n(3715, 4), [NONE, NONE, NONE, NONE, 289]), // send
+    (n(3719, 8), [40, 187, 1073741864, 71, 187]), // sendfile
+    (n(3727, 10), [NONE, 239, NONE, NONE, 239]), // sendfile64
+    (n(3737, 8), [307, 345, 1073742362, 269, 374]), // sendmmsg
+    (n(3745, 7), [46, 370, 1073742342, 211, 296]), // sendmsg
+    (n(3752, 6), [44, 369, 1073741868, 206, 290]), // sendto
+    (n(3758, 13), [238, 276, 1073742062, 237, 321]), // set_mempolicy
+    (n(3771, 23), [450, 450, 1073742274, 450, 450]), // set_mempolicy_home_node
+    (n(3794, 15), [273, 311, 1073742354, 99, 338]), // set_robust_list
+    (n(3809, 15), [205, 243, NONE, NONE, NONE]), // set_thread_area
+    (n(3824, 15), [218, 258, 1073742042, 96, 256]), // set_tid_address
+    (n(3839, 7), [NONE, NONE, NONE, NONE, 983045]), // set_tls
+    (n(3846, 13), [171, 121, 1073741995, 162, 121]), // setdomainname
+    (n(3859, 8), [123, 139, 1073741947, 152, 139]), // setfsgid
+    (n(3867, 10), [NONE, 216, NONE, NONE, 216]), // setfsgid32
+    (n(3877, 8), [122, 138, 1073741946, 151, 138]), // setfsuid
+    (n(3885, 10), [NONE, 215, NONE, NONE, 215]), // setfsuid32
+    (n(3895, 6), [106, 46, 1073741930, 144, 46]), // setgid
+    (n(3901, 8), [NONE, 214, NONE, NONE, 214]), // setgid32
+    (n(3909, 9), [116, 81, 1073741940, 159, 81]), // setgroups
+    (n(3918, 11), [NONE, 206, NONE, NONE, 206]), // setgroups32
+    (n(3929, 11), [170, 74, 1073741994, 161, 74]), // sethostname
+    (n(3940, 9), [38, 104, 1073741862, 103, 104]), // setitimer
+    (n(3949, 5), [308, 346, 1073742132, 268, 375]), // setns
+    (n(3954, 7), [109, 57, 1073741933, 154, 57]), // setpgid
+    (n(3961, 11), [141, 97, 1073741965, 140, 97]), // setpriority
+    (n(3972, 8), [114, 71, 1073741938, 143, 71]), // setregid
+    (n(3980, 10), [NONE, 204, NONE, NONE, 204]), // setregid32
+    (n(3990, 9), [119, 170, 1073741943, 149, 170]), // setresgid
+    (n(3999, 11), [NONE, 210, NONE, NONE, 210]), // setresgid32
+    (n(4010, 9), [117, 164, 1073741941, 147, 164]), // setresuid
+    (n(4019, 11), [NONE, 208, NONE, NONE, 208]), // setresuid32
+    (n(4030, 8), [113, 70, 1073741937, 145, 70]), // setreuid
+    (n(4038, 10), [NONE, 203, NONE, NONE, 203]), // setreuid32
+    (n(4048, 9), [160, 75, 1073741984, 164, 75]), // setrlimit
+    (n(4057, 6), [112, 66, 1073741936, 157, 66]), // setsid
+    (n(4063, 10), [54, 366, 1073742365, 208, 294]), // setsockopt
+    (n(4073, 12), [164, 79, 1073741988, 170, 79]), // settimeofday
+    (n(4085, 6), [105, 23, 1073741929, 146, 23]), // setuid
+    (n(4091, 8), [NONE, 213, NONE, NONE, 213]), // setuid32
+    (n(4099, 8), [188, 226, 1073742012, 5, 226]), // setxattr
+    (n(4107, 10), [463, 463, 1073742287, 463, 463]), // setxattrat
+    (n(4117, 8), [NONE, 68, NONE, NONE, NONE]), // sgetmask
+    (n(4125, 5), [30, 397, 1073741854, 196, 305]), // shmat
+    (n(4130, 6), [31, 396, 1073741855, 195, 308]), // shmctl
+    (n(4136, 5), [67, 398, 1073741891, 197, 306]), // shmdt
+    (n(4141, 6), [29, 395, 1073741853, 194, 307]), // shmget
+    (n(4147, 8), [48, 373, 1073741872, 210, 293]), // shutdown
+    (n(4155, 9), [NONE, 67, NONE, NONE, 67]), // sigaction
+    (n(4164, 11), [131, 186, 1073742349, 132, 186]), // sigaltstack
+    (n(4175, 6), [NONE, 48, NONE, NONE, NONE]), // signal
+    (n(4181, 8), [282, 321, 1073742106, NONE, 349]), // signalfd
+    (n(4189, 9), [289, 327, 1073742113, 74, 355]), // signalfd4
+    (n(4198, 10), [NONE, 73, NONE, NONE, 73]), // sigpending
+    (n(4208, 11), [NONE, 126, NONE, NONE, 126]), // sigprocmask
+    (n(4219, 9), [NONE, 119, NONE, NONE, 119]), // sigreturn
+    (n(4228, 10), [NONE, 72, NONE, NONE, 72]), // sigsuspend
+    (n(4238, 6), [41, 359, 1073741865, 198, 281]), // socket
+    (n(4244, 10), [NONE, 102, NONE, NONE, NONE]), // socketcall
+    (n(4254, 10), [53, 360, 1073741877, 199, 288]), // socketpair
+    (n(4264, 6), [275, 313, 1073742099, 76, 340]), // splice
+    (n(4270, 10), [NONE, NONE, NONE, NONE, NONE]), // spu_create
+    (n(4280, 7), [NONE, NONE, NONE, NONE, NONE]), // spu_run
+    (n(4287, 8), [NONE, 69, NONE, NONE, NONE]), // ssetmask
+    (n(4295, 4), [4, 106, 1073741828, NONE, 106]), // stat
+    (n(4299, 6), [NONE, 195, NONE, NONE, 195]), // stat64
+    (n(4305, 6), [137, 99, 1073741961, 43, 99]), // statfs
+    (n(4311, 8), [NONE, 268, NONE, NONE, 266]), // statfs64
+    (n(4319, 9), [457, 457, 1073742281, 457, 457]), // statmount
+    (n(4328, 5), [332, 383, 1073742156, 291, 397]), // statx
+    (n(4333, 5), [NONE, 25, NONE, NONE, NONE]), // stime
+    (n(4338, 4), [NONE, 31, NONE, NONE, NONE]), // stty
+    (n(4342, 12), [NONE, NONE, NONE, NONE, NONE]), // subpage_prot
+    (n(4354, 11), [NONE, NONE, NONE, NONE, NONE]), // swapcontext
+    (n(4365, 7), [168, 115, 1073741992, 225, 115]), // swapoff
+    (n(4372, 6), [167, 87, 1073741991, 224, 87]), // swapon
+    (n(4378, 13), [NONE, NONE, NONE, NONE, NONE]), // switch_endian
+    (n(4391, 7), [88, 83, 1073741912, NONE, 83]), // symlink
+    (n(4398, 9), [266, 304, 1073742090, 36, 331]), // symlinkat
+    (n(4407, 4), [162, 36, 1073741986, 81, 36]), // sync
+    (n(4411, 15), [277, 314, 1073742101, 84, NONE]), // sync_file_range
+    (n(4426, 16), [NONE, NONE, NONE, NONE, 341]), // sync_file_range2
+    (n(4442, 6), [306, 344, 1073742130, 267, 373]), // syncfs
+    (n(4448, 20), [NONE, NONE, NONE, NONE, NONE]), // sys_debug_setcontext
+    (n(4468, 7), [NONE, NONE, NONE, NONE, NONE]), // syscall
+    (n(4475, 5), [139, 135, 1073741963, NONE, 135]), // sysfs
+    (n(4480, 7), [99, 116, 1073741923, 179, 116]), // sysinfo
+    (n(4487, 6), [103, 103, 1073741927, 116, 103]), // syslog
+    (n(4493, 7), [NONE, NONE, NONE, NONE, NONE]), // sysmips
+    (n(4500, 3), [276, 315, 1073742100, 77, 342]), // tee
+    (n(4503, 6), [234, 270, 1073742058, 131, 268]), // tgkill
+    (n(4509, 4), [201, 13, 1073742025, NONE, NONE]), // time
+    (n(4513, 12), [222, 259, 1073742350, 107, 257]), // timer_create
+    (n(4525, 12), [226, 263, 1073742050, 111, 261]), // timer_delete
+    (n(4537, 16), [225, 262, 1073742049, 109, 260]), // timer_getoverrun
+    (n(4553, 13), [224, 261, 1073742048, 108, 259]), // timer_gettime
+    (n(4566, 15), [NONE, 408, NONE, NONE, 408]), // timer_gettime64
+    (n(4581, 13), [223, 260, 1073742047, 110, 258]), // timer_settime
+    (n(4594, 15), [NONE, 409, NONE, NONE, 409]), // timer_settime64
+    (n(4609, 7), [NONE, NONE, NONE, NONE, NONE]), // timerfd
+    (n(4616, 14), [283, 322, 1073742107, 85, 350]), // timerfd_create
+    (n(4630, 15), [287, 326, 1073742111, 87, 354]), // timerfd_gettime
+    (n(4645, 17), [NONE, 410, NONE, NONE, 410]), // timerfd_gettime64
+    (n(4662, 15), [286, 325, 1073742110, 86, 353]), // timerfd_settime
+    (n(4677, 17), [NONE, 411, NONE, NONE, 411]), // timerfd_settime64
+    (n(4694, 5), [100, 43, 1073741924, 153, 43]), // times
+    (n(4699, 5), [200, 238, 1073742024, 130, 238]), // tkill
+    (n(4704, 8), [76, 92, 1073741900, 45, 92]), // truncate
+    (n(4712, 10), [NONE, 193, NONE, NONE, 193]), // truncate64
+    (n(4722, 7), [184, NONE, 1073742008, NONE, NONE]), // tuxcall
+    (n(4729, 10), [NONE, 191, NONE, NONE, 191]), // ugetrlimit
+    (n(4739, 6), [NONE, 58, NONE, NONE, NONE]), // ulimit
+    (n(4745, 5), [95, 60, 1073741919, 166, 60]), // umask
+    (n(4750, 6), [NONE, 22, NONE, NONE, NONE]), // umount
+    (n(4756, 7), [166, 52, 1073741990, 39, 52]), // umount2
+    (n(4763, 5), [63, 122, 1073741887, 160, 122]), // uname
+    (n(4768, 6), [87, 10, 1073741911, NONE, 10]), // unlink
+    (n(4774, 8), [263, 301, 1073742087, 35, 328]), // unlinkat
+    (n(4782, 7), [272, 310, 1073742096, 97, 337]), // unshare
+    (n(4789, 9), [NONE, NONE, NONE, NONE, NONE]), // unused109
+    (n(4798, 9), [NONE, NONE, NONE, NONE, NONE]), // unused150
+    (n(4807, 8), [NONE, NONE, NONE, NONE, NONE]), // unused18
+    (n(4815, 8), [NONE, NONE, NONE, NONE, NONE]), // unused28
+    (n(4823, 8), [NONE, NONE, NONE, NONE, NONE]), // unused59
+    (n(4831, 8), [NONE, NONE, NONE, NONE, NONE]), // unused84
+    (n(4839, 9), [335, NONE, 1073742159, NONE, NONE]), // uretprobe
+    (n(4848, 6), [134, 86, NONE, NONE, 86]), // uselib
+    (n(4854, 11), [323, 374, 1073742147, 282, 388]), // userfaultfd
+    (n(4865, 5), [NONE, NONE, NONE, NONE, 983043]), // usr26
+    (n(4870, 5), [NONE, NONE, NONE, NONE, 983044]), // usr32
+    (n(4875, 5), [136, 62, 1073741960, NONE, 62]), // ustat
+    (n(4880, 5), [132, 30, 1073741956, NONE, NONE]), // utime
+    (n(4885, 9), [280, 320, 1073742104, 88, 348]), // utimensat
+    (n(4894, 16), [NONE, 412, NONE, NONE, 412]), // utimensat_time64
+    (n(4910, 6), [235, 271, 1073742059, NONE, 269]), // utimes
+    (n(4916, 13), [NONE, NONE, NONE, NONE, NONE]), // utrap_install
+    (n(4929, 5), [58, 190, 1073741882, NONE, 190]), // vfork
+    (n(4934, 7), [153, 111, 1073741977, 58, 111]), // vhangup
+    (n(4941, 4), [NONE, 166, NONE, NONE, NONE]), // vm86
+    (n(4945, 7), [NONE, 113, NONE, NONE, NONE]), // vm86old
+    (n(4952, 8), [278, 316, 1073742356, 75, 343]), // vmsplice
+    (n(4960, 7), [236, 273, NONE, NONE, 313]), // vserver
+    (n(4967, 5), [61, 114, 1073741885, 260, 114]), // wait4
+    (n(4972, 6), [247, 284, 1073742353, 95, 280]), // waitid
+    (n(4978, 7), [NONE, 7, NONE, NONE, NONE]), // waitpid
+    (n(4985, 5), [1, 4, 1073741825, 64, 4]), // write
+    (n(4990, 6), [20, 146, 1073742340, 66, 146]), // writev
 ];
 
 /// x86_64: (number, position in `SYSCALLS`), sorted by number; one name per
