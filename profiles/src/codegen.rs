@@ -393,14 +393,19 @@ fn tree(asm: &mut Asm, root: &Node, default: u32, mut pool: Option<&mut Returns>
         .enumerate()
         .map(|(i, n)| (*n as *const Node, i))
         .collect();
-    let mut preds = vec![Vec::new(); order.len()];
+    // Per node, its predecessor if it has exactly one: all a block needs to know.
+    let mut only_pred: Vec<Preds> = vec![Preds::None; order.len()];
     for (i, node) in order.iter().enumerate() {
         if let Node::Test {
             then, otherwise, ..
         } = node
         {
             for child in [then, otherwise] {
-                preds[index[&Arc::as_ptr(child)]].push(i);
+                let preds = &mut only_pred[index[&Arc::as_ptr(child)]];
+                *preds = match preds {
+                    Preds::None => Preds::One(i),
+                    Preds::One(_) | Preds::Many => Preds::Many,
+                };
             }
         }
     }
@@ -438,9 +443,9 @@ fn tree(asm: &mut Asm, root: &Node, default: u32, mut pool: Option<&mut Returns>
                 otherwise,
             } => {
                 let offset = word_offset(*arg, *half);
-                let inherited = match preds[i].as_slice() {
-                    [only] => unmasked_word(order[*only]),
-                    _ => None,
+                let inherited = match only_pred[i] {
+                    Preds::One(only) => unmasked_word(order[only]),
+                    Preds::None | Preds::Many => None,
                 };
                 if inherited != Some(offset) {
                     asm.insn(bpf::load(offset));
@@ -451,6 +456,14 @@ fn tree(asm: &mut Asm, root: &Node, default: u32, mut pool: Option<&mut Returns>
             }
         }
     }
+}
+
+/// How many blocks jump to a block of an argument tree.
+#[derive(Clone, Copy)]
+enum Preds {
+    None,
+    One(usize),
+    Many,
 }
 
 fn word_offset(arg: u8, half: Half) -> u32 {
@@ -498,9 +511,12 @@ fn test_code(asm: &mut Asm, op: WordOp) -> (u16, u32) {
 /// The nodes of a DAG, each once, every node after all of its parents: the reverse of a
 /// depth-first post-order. Iterative, so a deep tree cannot overflow the stack.
 fn topological(root: &Node) -> Vec<&Node> {
-    let mut seen: HashMap<*const Node, ()> = HashMap::default();
-    let mut post: Vec<&Node> = Vec::new();
-    let mut stack: Vec<(&Node, bool)> = vec![(root, false)];
+    // Sized for the trees of common profiles, a few dozen nodes, so that they rarely grow.
+    let mut seen: HashMap<*const Node, ()> =
+        HashMap::with_capacity_and_hasher(32, Default::default());
+    let mut post: Vec<&Node> = Vec::with_capacity(32);
+    let mut stack: Vec<(&Node, bool)> = Vec::with_capacity(32);
+    stack.push((root, false));
     while let Some((node, expanded)) = stack.pop() {
         if expanded {
             post.push(node);

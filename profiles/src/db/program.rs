@@ -199,7 +199,7 @@ impl Gen {
             return Ok(self.action(entry.action));
         };
         let tree = &entry.tree;
-        let mut members = Vec::new();
+        let mut members = Vec::with_capacity(8);
         let mut cursor = Some(tree.level_head(first).ok_or(Failure::Corrupt)?);
         while let Some(node) = cursor {
             if members.len() > tree.len() {
@@ -234,7 +234,7 @@ impl Gen {
         let act_t = action_of(self, &node.t);
         let act_f = action_of(self, &node.f);
         let offset = 16 + 8 * u32::from(node.arg) + if node.hi { 4 } else { 0 };
-        let mut insns = Vec::new();
+        let mut insns = Vec::with_capacity(4);
         if i64::from(offset) != acc.offset || node.mask & acc.mask != node.mask {
             *acc = Acc::at(offset);
             insns.push(Insn::stmt(Op::Load(offset)));
@@ -335,7 +335,7 @@ impl Gen {
         // binary tree when there is one, else by the first syscall's block: the first
         // in the sorted list, even when that one is skipped.
         let load_first = !alone && levels == 0;
-        let mut list: VecDeque<BlockId> = VecDeque::new();
+        let mut list: VecDeque<BlockId> = VecDeque::with_capacity(order.len());
         let mut bintree = BinaryTree::new(levels);
         let mut count = 0;
         for (position, (key, entry)) in order.iter().enumerate().rev() {
@@ -495,8 +495,9 @@ impl BinaryTree {
 pub(super) struct Program {
     blocks: Vec<Block>,
     list: Vec<BlockId>,
-    /// Per original block, the positions of the blocks sharing its hash, ascending.
-    positions: HashMap<BlockId, Vec<usize>>,
+    /// (original block, position) of every block of the list, sorted: the positions of
+    /// the blocks sharing one hash are a run, ascending.
+    positions: Vec<(BlockId, usize)>,
     default: Action,
     /// Per position, the comparison chain it belongs to, if any.
     chain_of: Vec<Option<usize>>,
@@ -570,13 +571,10 @@ pub(super) fn generate(
     }
     list.push(gen.bad_arch);
     pull_blocks(&mut gen, &mut list);
-    let mut positions: HashMap<BlockId, Vec<usize>> = HashMap::default();
-    for (position, &block) in list.iter().enumerate() {
-        positions
-            .entry(gen.original(block))
-            .or_default()
-            .push(position);
-    }
+    let mut positions: Vec<(BlockId, usize)> = (list.iter().enumerate())
+        .map(|(position, &block)| (gen.original(block), position))
+        .collect();
+    positions.sort_unstable();
     let mut program = Program {
         blocks: gen.blocks,
         list,
@@ -748,9 +746,12 @@ impl Program {
         if let Step::Leaf(decision) = first {
             return Ok(Arc::new(Node::Leaf(decision)));
         }
-        let mut steps: HashMap<At, Step> = HashMap::default();
+        // Sized for the trees of common profiles, so that they rarely grow.
+        let mut steps: HashMap<At, Step> =
+            HashMap::with_capacity_and_hasher(32, Default::default());
         steps.insert(start, first);
-        let mut nodes: HashMap<At, Arc<Node>> = HashMap::default();
+        let mut nodes: HashMap<At, Arc<Node>> =
+            HashMap::with_capacity_and_hasher(32, Default::default());
         let mut stack = vec![start];
         while let Some(&at) = stack.last() {
             if nodes.contains_key(&at) {
@@ -876,9 +877,11 @@ impl Program {
     /// jump to `target` lands.
     fn landing(&self, from: usize, target: BlockId) -> Result<usize, Failure> {
         let original = self.blocks[target].original;
-        let positions = self.positions.get(&original).ok_or(Failure::BackwardJump)?;
-        let index = positions.partition_point(|&p| p <= from);
-        positions.get(index).copied().ok_or(Failure::BackwardJump)
+        let index = (self.positions).partition_point(|&entry| entry <= (original, from));
+        match self.positions.get(index) {
+            Some(&(block, position)) if block == original => Ok(position),
+            _ => Err(Failure::BackwardJump),
+        }
     }
 
     fn decision(&self, value: u32) -> Decision {
