@@ -315,7 +315,7 @@ impl<'de> Visitor<'de> for ValueSeed<'_> {
 }
 
 /// An object key, borrowed from the input where it has no escapes.
-struct KeySeed;
+pub(crate) struct KeySeed;
 
 impl<'de> DeserializeSeed<'de> for KeySeed {
     type Value = Cow<'de, str>;
@@ -449,6 +449,31 @@ impl<T: Default> GoSlice<T> {
             }
         }
         Ok(())
+    }
+
+    /// For a decoder that meets an array's elements one at a time, what
+    /// [`GoSlice::decode_array`] does for each: the slot element `i` is decoded over, the
+    /// backing array grown when it is shorter. [`GoSlice::finish_array`] ends the array.
+    pub fn element(&mut self, i: usize) -> &mut T {
+        while self.backing.len() <= i {
+            self.backing.push(T::default());
+        }
+        &mut self.backing[i]
+    }
+
+    /// Ends an array of `count` elements decoded with [`GoSlice::element`]: the slice now
+    /// holds them, and an empty array is a fresh, empty, non-nil slice.
+    pub fn finish_array(&mut self, count: usize) {
+        if count == 0 {
+            *self = GoSlice {
+                backing: Vec::new(),
+                len: 0,
+                nil: false,
+            };
+        } else {
+            self.nil = false;
+            self.len = count;
+        }
     }
 
     /// The elements in the slice, or `None` for a nil slice.

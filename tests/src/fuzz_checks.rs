@@ -6,7 +6,9 @@ use profiles::arch::Abi;
 use profiles::caps::CapSet;
 use profiles::interp::{self, SeccompData};
 use profiles::model::{Format, KernelVersion};
-use profiles::parse::{parse_profile, parse_profile_as, ParseOptions, Parsed, Warning};
+use profiles::parse::{
+    fast_path_agrees, parse_profile, parse_profile_as, ParseOptions, Parsed, Warning,
+};
 use profiles::resolve::{resolve, Resolution, ResolveOptions};
 
 use crate::compare::{common_names_only, compare};
@@ -27,10 +29,20 @@ fn refused_when_strict(warning: &Warning) -> bool {
     matches!(warning, UnknownKey { .. } | InvalidUtf8 { .. })
 }
 
-/// The parser, in every mode: no panic, and strict mode only refuses more (whatever it
+/// The parser, in every mode: no panic, the streaming fast path decodes as the tree
+/// decoder does wherever it decodes, and strict mode only refuses more (whatever it
 /// accepts, the default mode accepts with the same result and no warning about unknown
 /// keys or UTF-8).
 pub fn parse(data: &[u8]) {
+    for strict in [false, true] {
+        for asked in [None, Some(Format::Moby), Some(Format::Oci)] {
+            let options = ParseOptions { strict };
+            assert!(
+                fast_path_agrees(data, &options, asked),
+                "the fast path decodes otherwise than the tree decoder (strict {strict}, {asked:?})"
+            );
+        }
+    }
     let lenient = parse_all(data, &ParseOptions { strict: false });
     let strict = parse_all(data, &ParseOptions { strict: true });
     for (lenient, strict) in lenient.iter().zip(&strict) {

@@ -14,6 +14,8 @@
 //! ([`crate::resolve`]): Docker makes some of them only for the entries that survive
 //! `includes`/`excludes`.
 
+mod stream;
+
 use std::fmt;
 
 use crate::json::{self, GoSlice, InvalidUtf8, JsonError, KeyMatch, Number, Value};
@@ -174,6 +176,45 @@ pub fn parse_profile_as(
 }
 
 fn parse(
+    bytes: &[u8],
+    options: &ParseOptions,
+    asked: Option<Format>,
+) -> Result<Parsed, ParseError> {
+    fast_path(bytes, options, asked).map_or_else(|| tree_path(bytes, options, asked), Ok)
+}
+
+/// The profile, when [`stream`] can decode it (well-formed UTF-8 and JSON, values of
+/// their fields' types, not a whole `config.json`): it then equals [`tree_path`]'s.
+fn fast_path(bytes: &[u8], options: &ParseOptions, asked: Option<Format>) -> Option<Parsed> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let (raw, format, warnings) = stream::decode(text, asked, options.strict)?;
+    let profile = raw.into_model(format).ok()?;
+    Some(Parsed {
+        profile,
+        format,
+        warnings,
+    })
+}
+
+/// Whether the fast path, where it decodes `bytes` at all, decodes them as the tree
+/// decoder does. For tests and fuzzing.
+#[doc(hidden)]
+pub fn fast_path_agrees(bytes: &[u8], options: &ParseOptions, asked: Option<Format>) -> bool {
+    match fast_path(bytes, options, asked) {
+        Some(fast) => tree_path(bytes, options, asked).as_ref() == Ok(&fast),
+        None => true,
+    }
+}
+
+/// Whether the fast path decodes `bytes`. For tests.
+#[doc(hidden)]
+pub fn takes_fast_path(bytes: &[u8], options: &ParseOptions, asked: Option<Format>) -> bool {
+    fast_path(bytes, options, asked).is_some()
+}
+
+/// The document read into a JSON tree first, then decoded: every document, and every
+/// error's message.
+fn tree_path(
     bytes: &[u8],
     options: &ParseOptions,
     asked: Option<Format>,
@@ -488,6 +529,22 @@ enum Step {
     Index(usize),
 }
 
+/// The location `path` leads to: `syscalls[3].args[0].op`.
+fn location_of(path: &[Step]) -> String {
+    let mut out = String::new();
+    for step in path {
+        match step {
+            Step::Key(key) if out.is_empty() => out.push_str(key),
+            Step::Key(key) => {
+                out.push('.');
+                out.push_str(key);
+            }
+            Step::Index(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    out
+}
+
 /// What decoding one value into its place gives.
 type Decoded = Result<(), ParseError>;
 
@@ -555,18 +612,7 @@ impl Decoder {
 
     /// The current location: `syscalls[3].args[0].op`.
     fn location(&self) -> String {
-        let mut out = String::new();
-        for step in &self.path {
-            match step {
-                Step::Key(key) if out.is_empty() => out.push_str(key),
-                Step::Key(key) => {
-                    out.push('.');
-                    out.push_str(key);
-                }
-                Step::Index(i) => out.push_str(&format!("[{i}]")),
-            }
-        }
-        out
+        location_of(&self.path)
     }
 
     /// Runs `decode` one step further into the document.
