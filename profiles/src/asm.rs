@@ -7,9 +7,10 @@
 
 use crate::bpf::{self, sock_filter};
 
-/// A position in the program, named before it is placed.
+/// A position in the program, named before it is placed. 32 bits, which keeps an item
+/// of code at 24 bytes: a program has at most a few thousand labels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Label(usize);
+pub struct Label(u32);
 
 /// Where a conditional jump goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,7 +54,7 @@ impl Asm {
     /// A new label, to be placed later with [`Asm::mark`].
     pub fn label(&mut self) -> Label {
         self.labels += 1;
-        Label(self.labels - 1)
+        Label(u32::try_from(self.labels - 1).unwrap_or(u32::MAX))
     }
 
     /// Places `label` at the current position.
@@ -88,7 +89,7 @@ impl Asm {
         let mut pc = 0;
         for item in &self.items {
             match item {
-                Item::Mark(l) => addr[l.0] = pc,
+                Item::Mark(l) => addr[l.0 as usize] = pc,
                 _ => pc += 1,
             }
         }
@@ -101,7 +102,9 @@ impl Asm {
     fn offset(addr: &[usize], pc: usize, to: To) -> Result<usize, AsmError> {
         match to {
             To::Next => Ok(0),
-            To::Label(l) => addr[l.0].checked_sub(pc + 1).ok_or(AsmError::Backward),
+            To::Label(l) => addr[l.0 as usize]
+                .checked_sub(pc + 1)
+                .ok_or(AsmError::Backward),
         }
     }
 

@@ -85,6 +85,9 @@ pub(super) enum SysKey {
     Pseudo(u32),
 }
 
+/// The tree of every syscall without one.
+static EMPTY_TREE: Tree = Tree::new();
+
 /// The chain part of a syscall's priority (`_DB_PRI_MASK_CHAIN`): code generation
 /// checks syscalls with fewer nodes first.
 const PRIORITY_CHAIN: u32 = 0xffff;
@@ -93,7 +96,9 @@ const PRIORITY_CHAIN: u32 = 0xffff;
 /// is empty.
 #[derive(Clone, Debug)]
 pub(super) struct Entry {
-    pub tree: Tree,
+    /// The tree, boxed and only once a rule with conditions came: most syscalls never
+    /// have one, and a profile's tables hold a few hundred entries per ABI.
+    tree: Option<Box<Tree>>,
     pub action: Action,
     /// libseccomp's running count of the tree's nodes. It follows libseccomp's
     /// arithmetic (unsigned, wrapping) rather than the real count: only the priority
@@ -106,78 +111,91 @@ pub(super) struct Entry {
 impl Entry {
     /// The entry a syscall's first rule creates.
     fn first(wide: bool, action: Action, args: &RuleArgs) -> Entry {
-        let mut tree = Tree::default();
+        let mut tree = Tree::new();
         let chain = chain::build(&mut tree, wide, action, args);
         tree.root = chain.first;
-        let action = if chain.first.is_some() {
-            UNSET_ACTION
-        } else {
-            action
-        };
-        let priority = PRIORITY_CHAIN.wrapping_sub(chain.nodes);
-        Entry {
-            tree,
-            action,
-            node_cnt: chain.nodes,
-            priority,
+        let mut entry = Entry::unconditional(action);
+        if chain.first.is_some() {
+            entry.action = UNSET_ACTION;
         }
+        if tree.len() > 0 {
+            entry.tree = Some(Box::new(tree));
+        }
+        entry.node_cnt = chain.nodes;
+        entry.priority = PRIORITY_CHAIN.wrapping_sub(chain.nodes);
+        entry
     }
 
     /// The entry a syscall's first rule creates when it has no conditions: what
     /// [`Entry::first`] makes of an empty chain.
     fn unconditional(action: Action) -> Entry {
         Entry {
-            tree: Tree::default(),
+            tree: None,
             action,
             node_cnt: 0,
             priority: PRIORITY_CHAIN,
         }
     }
 
+    /// The syscall's tree (empty for an unconditional action).
+    pub(super) fn tree(&self) -> &Tree {
+        self.tree.as_deref().unwrap_or(&EMPTY_TREE)
+    }
+
+    fn tree_mut(&mut self) -> &mut Tree {
+        self.tree.get_or_insert_with(Box::default)
+    }
+
     /// Merges a later rule (`db_rule_add` on an existing syscall).
     fn merge(&mut self, wide: bool, action: Action, args: &RuleArgs) -> Result<(), Exists> {
-        let chain = chain::build(&mut self.tree, wide, action, args);
+        if self.tree.is_none() && args.iter().all(Option::is_none) {
+            // What the general case does here: the unconditional rule already there
+            // wins, and an empty chain has nothing to release.
+            self.update_priority();
+            return Ok(());
+        }
+        let chain = chain::build(self.tree_mut(), wide, action, args);
         let new = chain.first;
         let mut pruned = false;
         loop {
-            match (self.tree.root, new) {
+            match (self.tree_mut().root, new) {
                 (None, _) if pruned => {
                     // The pruning emptied the tree: the new chain replaces it.
-                    self.tree.root = new;
+                    self.tree_mut().root = new;
                     self.action = if new.is_some() { UNSET_ACTION } else { action };
                     self.node_cnt = chain.nodes;
                     self.priority = PRIORITY_CHAIN.wrapping_sub(chain.nodes);
                 }
                 (None, _) => {
                     // An unconditional rule is already there and wins.
-                    self.tree.release_tree(new);
+                    self.tree_mut().release_tree(new);
                 }
                 (Some(root), None) => {
                     // A later unconditional rule replaces every condition.
-                    self.tree.release_tree(Some(root));
-                    self.tree.root = None;
+                    self.tree_mut().release_tree(Some(root));
+                    self.tree_mut().root = None;
                     self.node_cnt = 0;
                     self.action = action;
                 }
                 (Some(root), Some(first)) => {
                     let mut scan = Scan::new(action);
-                    let freed = self.tree.prune(Some(root), first, &mut scan);
+                    let freed = self.tree_mut().prune(Some(root), first, &mut scan);
                     if freed > 0 {
                         pruned = true;
                         self.forget(freed);
-                        if self.tree.root.is_none() {
+                        if self.tree_mut().root.is_none() {
                             continue;
                         }
                     } else if scan.redundant() {
                         // The tree already decides the new chain's calls.
-                        self.tree.release_tree(new);
+                        self.tree_mut().release_tree(new);
                         self.update_priority();
                         return Ok(());
                     }
-                    let freed = self.tree.add(Slot::Root, first)?;
+                    let freed = self.tree_mut().add(Slot::Root, first)?;
                     self.forget(freed);
                     self.node_cnt = self.node_cnt.wrapping_add(chain.nodes);
-                    let freed = self.tree.release_tree(new);
+                    let freed = self.tree_mut().release_tree(new);
                     self.forget(freed);
                 }
             }
@@ -278,7 +296,7 @@ impl Filter {
         let entries = self
             .entries
             .iter()
-            .filter(|(key, entry)| matches!(key, SysKey::Nr(_)) && entry.tree.root.is_some());
+            .filter(|(key, entry)| matches!(key, SysKey::Nr(_)) && entry.tree().root.is_some());
         Filter {
             abi: self.abi,
             entries: entries.map(|(k, e)| (*k, e.clone())).collect(),
@@ -368,7 +386,7 @@ impl Filter {
         let key = *occupied.key();
         let entry = occupied.into_mut();
         let merged = entry.merge(wide, action, args);
-        if entry.tree.corrupt {
+        if entry.tree().corrupt {
             return Err(AddFailure::Loops(key));
         }
         merged.map_err(|Exists| AddFailure::Exists(key))

@@ -499,7 +499,7 @@ impl Database {
             let mut trees = Vec::with_capacity(filter.entries.len());
             for (key, entry) in &filter.entries {
                 let SysKey::Nr(nr) = key else { continue };
-                let tree = match entry.tree.root {
+                let tree = match entry.tree().root {
                     Some(_) => {
                         let at = emulated.binary_search_by_key(nr, |(n, _)| *n);
                         let at = at.map_err(|_| DbError::Program {

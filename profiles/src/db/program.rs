@@ -198,7 +198,7 @@ impl Gen {
         let Some(first) = first else {
             return Ok(self.action(entry.action));
         };
-        let tree = &entry.tree;
+        let tree = entry.tree();
         let mut members = Vec::with_capacity(8);
         let mut cursor = Some(tree.level_head(first).ok_or(Failure::Corrupt)?);
         while let Some(node) = cursor {
@@ -228,7 +228,7 @@ impl Gen {
     /// another word or a mask the node's does not fit in, an `and` when the mask
     /// differs, and the jump.
     fn node_block(&mut self, entry: &Entry, id: NodeId, acc: &mut Acc) -> Pending {
-        let node = entry.tree.node(id);
+        let node = entry.tree().node(id);
         let mut start = *acc;
         let action_of = |gen: &mut Gen, b: &Branch| b.has_action.then(|| gen.action(b.action));
         let act_t = action_of(self, &node.t);
@@ -301,7 +301,7 @@ impl Gen {
         } else {
             (Vec::new(), Acc::at(NR), UNKNOWN)
         };
-        let tree = self.level(entry, entry.tree.root, self.default, acc)?;
+        let tree = self.level(entry, entry.tree().root, self.default, acc)?;
         insns.push(Insn {
             op: Op::Jeq(nr),
             jt: To::Block(tree),

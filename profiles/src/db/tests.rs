@@ -528,8 +528,8 @@ fn level_merging_frees_nodes_as_libseccomp_counts_them() {
         .unwrap();
     assert_eq!(personality(&db, [1, 9, 0, 0, 0, 0]), Action::Allow);
     let entry = &db.filters[0].entries[&SysKey::Nr(PERSONALITY)];
-    let live = (0..entry.tree.len())
-        .filter(|&id| entry.tree.is_live(id))
+    let live = (0..entry.tree().len())
+        .filter(|&id| entry.tree().is_live(id))
         .count();
     assert_eq!(live, 2, "only the shorter chain's two nodes remain");
 }

@@ -208,6 +208,15 @@ pub(super) struct Tree {
 }
 
 impl Tree {
+    /// An empty tree.
+    pub(super) const fn new() -> Tree {
+        Tree {
+            nodes: Vec::new(),
+            root: None,
+            corrupt: false,
+        }
+    }
+
     pub(super) fn node(&self, id: NodeId) -> &ChainNode {
         &self.nodes[id]
     }
