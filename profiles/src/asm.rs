@@ -46,9 +46,12 @@ pub struct Asm {
 }
 
 impl Asm {
-    /// An empty program.
-    pub fn new() -> Asm {
-        Asm::default()
+    /// An empty program with room for `items` instructions and labels.
+    pub fn with_capacity(items: usize) -> Asm {
+        Asm {
+            items: Vec::with_capacity(items),
+            labels: 0,
+        }
     }
 
     /// A new label, to be placed later with [`Asm::mark`].
@@ -188,7 +191,7 @@ mod tests {
 
     #[test]
     fn short_jumps_are_encoded_directly() {
-        let mut asm = Asm::new();
+        let mut asm = Asm::default();
         let end = asm.label();
         asm.cond(JMP | JEQ | K, 7, To::Label(end), To::Next);
         asm.insn(bpf::ret(1));
@@ -201,7 +204,7 @@ mod tests {
 
     #[test]
     fn long_jumps_go_through_a_trampoline() {
-        let mut asm = Asm::new();
+        let mut asm = Asm::default();
         let end = asm.label();
         asm.cond(JMP | JEQ | K, 7, To::Label(end), To::Next);
         for _ in 0..300 {
@@ -220,7 +223,7 @@ mod tests {
 
     #[test]
     fn unplaced_label_is_an_error() {
-        let mut asm = Asm::new();
+        let mut asm = Asm::default();
         let nowhere = asm.label();
         asm.cond(JMP | JEQ | K, 0, To::Label(nowhere), To::Next);
         asm.insn(bpf::ret(0));

@@ -63,7 +63,13 @@ struct Layout<'a> {
 /// Generates the program.
 pub fn generate(db: &Database, plan: &Plan) -> Result<Vec<sock_filter>, CodegenError> {
     let layouts = layouts(db, plan);
-    let mut asm = Asm::new();
+    let costs: Vec<Costs> = layouts.iter().map(|l| Costs::of(&l.intervals)).collect();
+    // Room for what the search and the trees are estimated to take, and the labels and
+    // jumps around them, so that the item list does not regrow.
+    let estimate: usize = (layouts.iter().zip(&costs))
+        .map(|(layout, costs)| 3 * layout.intervals.len() + costs.0.last().copied().unwrap_or(0))
+        .sum();
+    let mut asm = Asm::with_capacity(estimate + 16);
     asm.insn(bpf::load(data::ARCH));
     let sections: Vec<_> = layouts.iter().map(|_| asm.label()).collect();
     for (layout, section) in layouts.iter().zip(&sections) {
@@ -77,10 +83,9 @@ pub fn generate(db: &Database, plan: &Plan) -> Result<Vec<sock_filter>, CodegenE
         asm.mark(next);
     }
     asm.insn(bpf::ret(BAD_ARCH.ret()));
-    for (layout, section) in layouts.iter().zip(sections) {
+    for ((layout, section), costs) in layouts.iter().zip(sections).zip(&costs) {
         asm.mark(section);
         asm.insn(bpf::load(data::NR));
-        let costs = Costs::of(&layout.intervals);
         search(
             &mut asm,
             &layout.intervals,

@@ -455,6 +455,11 @@ impl<T: Default> GoSlice<T> {
     /// [`GoSlice::decode_array`] does for each: the slot element `i` is decoded over, the
     /// backing array grown when it is shorter. [`GoSlice::finish_array`] ends the array.
     pub fn element(&mut self, i: usize) -> &mut T {
+        if self.backing.capacity() == 0 {
+            // The length is not known ahead; most of a profile's arrays are short, and
+            // starting at 8 saves a regrowth of the many that pass 4.
+            self.backing.reserve(8);
+        }
         while self.backing.len() <= i {
             self.backing.push(T::default());
         }
