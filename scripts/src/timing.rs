@@ -62,6 +62,23 @@ pub fn table(variants: &[Variant], medians: &[Duration], baselines: &[(usize, &s
     println!();
 }
 
+/// Runs this program again with `args` (a measuring child), checks that it succeeded,
+/// and returns what it printed.
+pub fn own_output<I, S>(args: I) -> String
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let me = std::env::current_exe().expect("the path of this program");
+    let out = Command::new(me).args(args).output().expect("runs itself");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 pub fn median(samples: &mut [Duration]) -> Duration {
     samples.sort();
     samples[samples.len() / 2]

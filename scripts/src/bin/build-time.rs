@@ -1,9 +1,15 @@
-//! Building Docker's default filter in process, median of interleaved rounds: seclaunch
-//! from JSON to BPF (and from parsed rules to BPF), beside libseccomp from the same
-//! resolved rules to exported BPF at -O1 and -O2, driven as runc drives it (runc's JSON
-//! decoding is not counted on libseccomp's side), through the libseccomp crate and
-//! through `scripts/c/libseccomp-build.c`, which also splits libseccomp's time into
-//! adding the rules and exporting. The C program's export must equal the crate's.
+//! Building Docker's default filter in process, three ways, each beside libseccomp
+//! from the same resolved rules to exported BPF at -O1 and -O2, driven as runc drives it
+//! (runc's JSON decoding is not counted on libseccomp's side):
+//! - one build per job in each round, jobs interleaved: each build starts with the
+//!   caches holding whatever the job before it left, often a libseccomp build;
+//! - blocks of consecutive builds of one job, blocks interleaved, the first build of a
+//!   block left out: caches warm, as in criterion's `scripts/benches/compile.rs`;
+//! - seclaunch's build as the first and only one of a fresh process (this program run
+//!   again with `--once`), which is what a launch or the shim's JSON path pays.
+//!
+//! Then `scripts/c/libseccomp-build.c`, which splits libseccomp's time into adding the
+//! rules and exporting; its export must equal the crate's.
 //!
 //! Usage: `build-time [--quick]`.
 
@@ -14,13 +20,17 @@ use std::time::{Duration, Instant};
 use profiles::bpf::to_bytes;
 
 use profiles::DEFAULT_PROFILE;
-use seclaunch_scripts::timing::{median, micros, ratio};
+use seclaunch_scripts::timing::{median, micros, own_output, ratio};
 use seclaunch_scripts::{default_resolved, fixed_options, runc_rule_list};
 use seclaunch_tests::reference;
 
 type Job = Box<dyn Fn()>;
 
 fn main() {
+    if std::env::args().any(|a| a == "--once") {
+        once();
+        return;
+    }
     let quick = std::env::args().any(|a| a == "--quick");
     let rounds = if quick { 20 } else { 200 };
     let options = fixed_options();
@@ -65,10 +75,45 @@ fn main() {
         }
     }
     let medians: Vec<Duration> = samples.iter_mut().map(|s| median(s)).collect();
-    println!("### Building Docker's default in process ({rounds} interleaved rounds)\n");
+    println!(
+        "### Building Docker's default in process ({rounds} interleaved rounds, one build each)\n"
+    );
+    print_medians(jobs.iter().map(|(name, _)| *name), &medians);
+    warm(&jobs, if quick { 4 } else { 40 });
+    fresh_process(if quick { 10 } else { 100 });
+    c_program(rounds, &resolved);
+}
+
+/// Blocks of consecutive builds of each job, the blocks interleaved; the first build of
+/// each block is left out.
+fn warm(jobs: &[(&str, Job)], blocks: usize) {
+    const BLOCK: usize = 11;
+    let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); jobs.len()];
+    for block in 0..blocks {
+        for k in 0..jobs.len() {
+            let i = (block + k) % jobs.len();
+            for n in 0..BLOCK {
+                let start = Instant::now();
+                (jobs[i].1)();
+                if n > 0 {
+                    samples[i].push(start.elapsed());
+                }
+            }
+        }
+    }
+    let medians: Vec<Duration> = samples.iter_mut().map(|s| median(s)).collect();
+    println!(
+        "### The same, caches warm ({blocks} interleaved blocks of {} consecutive builds)\n",
+        BLOCK - 1
+    );
+    print_medians(jobs.iter().map(|(name, _)| *name), &medians);
+}
+
+/// A table of each job's median and its ratio to the first job's.
+fn print_medians<'a>(names: impl Iterator<Item = &'a str>, medians: &[Duration]) {
     println!("| build | median µs | ÷ seclaunch JSON to BPF |");
     println!("|---|---:|---:|");
-    for ((name, _), m) in jobs.iter().zip(&medians) {
+    for (name, m) in names.zip(medians) {
         println!(
             "| {name} | {:.0} | {:.2}× |",
             micros(*m),
@@ -76,7 +121,32 @@ fn main() {
         );
     }
     println!();
-    c_program(rounds, &resolved);
+}
+
+/// seclaunch's build of the default as the only one of a fresh process, `runs` times.
+fn fresh_process(runs: usize) {
+    let mut samples: Vec<Duration> = (0..runs)
+        .map(|_| {
+            let nanos: u64 = own_output(["--once"]).trim().parse().expect("a time in ns");
+            Duration::from_nanos(nanos)
+        })
+        .collect();
+    let m = median(&mut samples);
+    println!("### The first build in a fresh process ({runs} processes)\n");
+    println!("| build | median µs |");
+    println!("|---|---:|");
+    println!("| seclaunch, JSON to BPF | {:.0} |", micros(m));
+    println!();
+}
+
+/// One build, timed, its nanoseconds on stdout.
+fn once() {
+    let options = fixed_options();
+    let start = Instant::now();
+    let built = profiles::build(DEFAULT_PROFILE.as_bytes(), "default", &options);
+    let elapsed = start.elapsed();
+    std::hint::black_box(built.expect("builds"));
+    println!("{}", elapsed.as_nanos());
 }
 
 /// Builds and runs `scripts/c/libseccomp-build.c` at both optimize levels.

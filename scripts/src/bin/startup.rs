@@ -13,6 +13,7 @@
 //!
 //! Usage: `startup [--rounds N]` (default 300). `--quick` is `--rounds 30`.
 
+use std::ffi::OsStr;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -21,7 +22,7 @@ use std::time::{Duration, Instant};
 use profiles::bpf::{from_bytes, to_bytes};
 use profiles::install;
 use seclaunch_scripts::default_resolved;
-use seclaunch_scripts::timing::{measure, median, micros, ratio, table, variant};
+use seclaunch_scripts::timing::{measure, median, micros, own_output, ratio, table, variant};
 use seclaunch_tests::artifacts::{full_launcher, launcher, release_dir, shim};
 use seclaunch_tests::reference;
 use seclaunch_tests::run::{clean_command, handoff_for, Handoff};
@@ -340,7 +341,6 @@ fn attach_group(rounds: usize, work: &Path) {
             program,
         ));
     }
-    let me = std::env::current_exe().expect("knows its own path");
     let files: Vec<PathBuf> = programs
         .iter()
         .enumerate()
@@ -354,17 +354,8 @@ fn attach_group(rounds: usize, work: &Path) {
     for round in 0..rounds {
         for k in 0..programs.len() {
             let i = (round + k) % programs.len();
-            let out = Command::new(&me)
-                .arg("--attach")
-                .arg(&files[i])
-                .output()
-                .unwrap();
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            let nanos: u64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+            let text = own_output([OsStr::new("--attach"), files[i].as_os_str()]);
+            let nanos: u64 = text.trim().parse().expect("a time in ns");
             samples[i].push(Duration::from_nanos(nanos));
         }
     }

@@ -11,14 +11,15 @@
 //!
 //! Usage: `syscall-cost [--quick]`.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Instant;
 
 use profiles::action::Action;
 use profiles::bpf::{from_bytes, ret, to_bytes};
 use profiles::install;
 use seclaunch_scripts::default_resolved;
+use seclaunch_scripts::timing::own_output;
 use seclaunch_tests::reference;
 
 /// The calls, as (label, number, arguments).
@@ -54,23 +55,16 @@ fn main() {
     let work = std::env::temp_dir().join(format!("seclaunch-syscall-cost-{}", std::process::id()));
     std::fs::create_dir_all(&work).unwrap();
     let filters = filters(&work);
-    let me = std::env::current_exe().unwrap();
     let mut samples = vec![vec![Vec::new(); CALLS.len()]; filters.len()];
     for round in 0..rounds {
         for k in 0..filters.len() {
             let i = (round + k) % filters.len();
-            let out = Command::new(&me)
-                .arg("--child")
-                .arg(&filters[i].1)
-                .arg(iterations.to_string())
-                .output()
-                .expect("runs itself");
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            let text = String::from_utf8_lossy(&out.stdout);
+            let count = iterations.to_string();
+            let text = own_output([
+                OsStr::new("--child"),
+                filters[i].1.as_os_str(),
+                count.as_ref(),
+            ]);
             for (call, value) in text.split_whitespace().enumerate() {
                 samples[i][call].push(value.parse::<f64>().unwrap());
             }
