@@ -139,8 +139,8 @@ impl<'de, P: Place> DeserializeSeed<'de> for Over<'_, '_, P> {
     }
 }
 
-/// The visitor of a place: `visit` receives what the value was, and the serde methods
-/// not listed fail, which gives up.
+/// The visitor of a place. The serde methods each implements are the values the place
+/// takes; any other value fails (serde's default), which gives up.
 struct Visit<'c, 'p, P> {
     cx: Cx<'c>,
     place: &'p mut P,
