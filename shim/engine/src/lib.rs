@@ -11,6 +11,7 @@
 //! host and writes a handoff frame, so the shim checks and installs both paths' filters
 //! with the same code.
 
+use std::borrow::Cow;
 use std::ffi::{c_char, CStr};
 
 use profiles::caps::CapSet;
@@ -60,8 +61,10 @@ pub unsafe extern "C" fn secshim_engine_frame(
 /// The frame for `source`, written into `out`: its length, or 0 for no filter.
 fn frame(source: &str, out: &mut [u8]) -> Result<usize, String> {
     let bytes = match source {
-        "default" => DEFAULT_PROFILE.as_bytes().to_vec(),
-        path => std::fs::read(path).map_err(|e| format!("{path}: reading the profile: {e}"))?,
+        "default" => Cow::Borrowed(DEFAULT_PROFILE.as_bytes()),
+        path => Cow::Owned(
+            std::fs::read(path).map_err(|e| format!("{path}: reading the profile: {e}"))?,
+        ),
     };
     let mut options = Options::for_this_host();
     options.resolve.caps = caps_from_env()?;
