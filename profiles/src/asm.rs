@@ -57,6 +57,9 @@ impl Asm {
     /// A new label, to be placed later with [`Asm::mark`].
     pub fn label(&mut self) -> Label {
         self.labels += 1;
+        // Labels are made for instructions, and a program the kernel takes has at most
+        // 4096; a generator that made 2^32 of them would be refused for its length long
+        // before sharing one could matter.
         Label(u32::try_from(self.labels - 1).unwrap_or(u32::MAX))
     }
 

@@ -66,7 +66,8 @@ pub fn generate(db: &Database, plan: &Plan) -> Result<Vec<sock_filter>, CodegenE
     let costs: Vec<Costs> = layouts.iter().map(|l| Costs::of(&l.intervals)).collect();
     // Room for what the search and the trees are estimated to take, and the labels and
     // jumps around them, so that the item list does not regrow.
-    let estimate: usize = (layouts.iter().zip(&costs))
+    let sized = layouts.iter().zip(&costs);
+    let estimate: usize = sized
         .map(|(layout, costs)| 3 * layout.intervals.len() + costs.0.last().copied().unwrap_or(0))
         .sum();
     let mut asm = Asm::with_capacity(estimate + 16);

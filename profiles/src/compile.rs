@@ -74,7 +74,7 @@ pub fn compile(resolved: &Resolved, strict: bool) -> Result<Compiled, CompileErr
             redundant_rules += 1;
             continue;
         }
-        let Some(syscall) = rule.syscall else {
+        let Some(syscall) = rule.syscall() else {
             if strict {
                 let kind = CompileErrorKind::UnknownSyscall(rule.name.to_string());
                 return Err(CompileError {
@@ -165,7 +165,7 @@ fn stub_max(resolved: &Resolved) -> BTreeMap<Abi, u32> {
 /// i386 socket and IPC calls to pseudo numbers (they go through `socketcall`/`ipc`), so
 /// they never raise the i386 threshold.
 fn stub_number(abi: Abi, rule: &Rule) -> Option<u32> {
-    let number = rule.syscall?.number(abi)?;
+    let number = rule.syscall()?.number(abi)?;
     if crate::db::is_multiplexed(abi, &rule.name) {
         return None;
     }

@@ -56,10 +56,13 @@ mod tests {
 
     #[test]
     fn the_running_kernel_is_the_one_proc_reports() {
-        let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").expect("procfs");
-        let expected = parse_release(release.trim());
-        assert!(expected.is_some(), "{release:?}");
-        assert_eq!(running(), expected);
+        assert!(running().is_some(), "uname gives a release moby can read");
+        // Without procfs there is nothing to compare with.
+        let Ok(release) = std::fs::read_to_string("/proc/sys/kernel/osrelease") else {
+            eprintln!("skipped the comparison: no /proc/sys/kernel/osrelease");
+            return;
+        };
+        assert_eq!(running(), parse_release(release.trim()), "{release:?}");
     }
 
     #[test]

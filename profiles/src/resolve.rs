@@ -68,8 +68,9 @@ pub struct Flags {
 pub struct Rule {
     /// The syscall name as written: the tables' copy when they know it.
     pub name: Cow<'static, str>,
-    /// The syscall the name is, if the tables know it: its number on every ABI.
-    pub syscall: Option<Syscall>,
+    /// The syscall `name` is, if the tables know it; private, so that it cannot
+    /// disagree with `name` (see [`Rule::syscall`]).
+    syscall: Option<Syscall>,
     /// The action, with its errno or trace data.
     pub action: Action,
     /// The argument comparisons, in the order written.
@@ -80,6 +81,13 @@ pub struct Rule {
     /// rejects it only when the rule reaches libseccomp, after skipping rules whose
     /// action equals the default, so the check waits until then.
     pub bad_index: Option<(usize, u64)>,
+}
+
+impl Rule {
+    /// The syscall the rule's name is, if the tables know it: its number on every ABI.
+    pub fn syscall(&self) -> Option<Syscall> {
+        self.syscall
+    }
 }
 
 /// Where a rule comes from: one name of a `syscalls` entry. Kept as indices and

@@ -327,23 +327,17 @@ impl Filter {
 
     /// Adds a rule for `name` (`arch_filter_rule_add`): the name is translated to this
     /// ABI, and on i386 the socket and IPC calls go to their multiplexer too, the
-    /// multiplexer first (`abi_rule_add`). `number` is the name's on this ABI, `pseudo`
-    /// the pseudo number it is filed under where the ABI lacks it.
-    #[allow(clippy::too_many_arguments)]
+    /// multiplexer first (`abi_rule_add`). `direct` is where the name files on this ABI:
+    /// its number, or its pseudo number where the ABI lacks it.
     pub(super) fn add_rule(
         &mut self,
         index: usize,
         name: &str,
-        number: Option<u32>,
-        pseudo: u32,
+        direct: SysKey,
         action: Action,
         args: &RuleArgs,
         journal: &mut Journal,
     ) -> Result<(), AddFailure> {
-        let direct = match number {
-            Some(nr) => SysKey::Nr(nr),
-            None => SysKey::Pseudo(pseudo),
-        };
         if let Some((mux, call)) = multiplexer(self.abi, name) {
             // The call number replaces the rule's condition on argument 0; the other
             // conditions stay, now applied to the multiplexer's arguments.
@@ -356,7 +350,7 @@ impl Filter {
             self.add_to(index, SysKey::Nr(mux), action, &muxed, journal)?;
             return self.add_to(index, direct, action, args, journal);
         }
-        if number.is_none() && self.abi == Abi::X86 {
+        if matches!(direct, SysKey::Pseudo(_)) && self.abi == Abi::X86 {
             // i386's `abi_rule_add` drops pseudo numbers other than the multiplexed
             // calls; the other ABIs file them like real numbers (`db_rule_add`).
             return Ok(());

@@ -325,9 +325,11 @@ impl Database {
     }
 
     /// [`Database::add_rule`] for a syscall of the tables, whose numbers are the tables'
-    /// ([`crate::syscalls::number`], the resolver [`crate::compile`] gives): a caller
-    /// that has the syscall already spares a lookup of its name per ABI.
-    pub fn add_syscall_rule(
+    /// ([`crate::syscalls::number`]): a caller that has the syscall already spares a
+    /// lookup of its name per ABI. Only for a database whose resolver is that function,
+    /// as [`crate::compile`]'s is, so that the two ways of adding a rule agree; hence not
+    /// public.
+    pub(crate) fn add_syscall_rule(
         &mut self,
         syscall: Syscall,
         action: Action,
@@ -362,8 +364,8 @@ impl Database {
         };
         let journal = &mut self.journal;
         for (index, filter) in self.filters.iter_mut().enumerate() {
-            let number = numbers[index];
-            let added = filter.add_rule(index, name, number, pseudo, action, &args, journal);
+            let direct = numbers[index].map_or(SysKey::Pseudo(pseudo), SysKey::Nr);
+            let added = filter.add_rule(index, name, direct, action, &args, journal);
             if let Err(failure) = added {
                 let abi = filter.abi;
                 journal.roll_back(&mut self.filters);
@@ -392,7 +394,7 @@ impl Database {
     }
 
     /// Files an unconditional rule for a syscall that no ABI has an entry for yet, which
-    /// cannot fail and needs no undo: most of a profile's rules. `numbers` are the
+    /// cannot fail and needs no journal: most of a profile's rules. `numbers` are the
     /// name's, filter by filter. `false`, having changed nothing, when the rule needs the
     /// general path.
     fn add_fresh(&mut self, name: &str, numbers: &[Option<u32>], action: Action) -> bool {

@@ -571,7 +571,8 @@ pub(super) fn generate(
     }
     list.push(gen.bad_arch);
     pull_blocks(&mut gen, &mut list);
-    let mut positions: Vec<(BlockId, usize)> = (list.iter().enumerate())
+    let placed = list.iter().enumerate();
+    let mut positions: Vec<(BlockId, usize)> = placed
         .map(|(position, &block)| (gen.original(block), position))
         .collect();
     positions.sort_unstable();
@@ -877,8 +878,9 @@ impl Program {
     /// jump to `target` lands.
     fn landing(&self, from: usize, target: BlockId) -> Result<usize, Failure> {
         let original = self.blocks[target].original;
-        let index = (self.positions).partition_point(|&entry| entry <= (original, from));
-        match self.positions.get(index) {
+        let positions = &self.positions;
+        let index = positions.partition_point(|&entry| entry <= (original, from));
+        match positions.get(index) {
             Some(&(block, position)) if block == original => Ok(position),
             _ => Err(Failure::BackwardJump),
         }

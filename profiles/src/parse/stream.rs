@@ -18,11 +18,10 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use super::{
-    location_of, Arg, EntryKey, FilterKey, ProfileKey, RawArchMap, RawEntry, RawFilter, RawProfile,
-    Seen, Step, Warning, ARCH_MAP_KEYS, ARG_KEYS, FILTER_KEYS, MOBY_ENTRY_KEYS, MOBY_PROFILE_KEYS,
-    OCI_ENTRY_KEYS, OCI_PROFILE_KEYS,
+    location_of, ArchMapKey, Arg, ArgKey, EntryKey, FilterKey, ProfileKey, RawArchMap, RawEntry,
+    RawFilter, RawProfile, Seen, Step, Warning, ARCH_MAP_KEYS, ARG_KEYS, FILTER_KEYS,
+    MOBY_ENTRY_KEYS, MOBY_PROFILE_KEYS, OCI_ENTRY_KEYS, OCI_PROFILE_KEYS,
 };
-use super::{ArchMapKey, ArgKey};
 use crate::json::{self, GoSlice, KeyMatch, KeySeed, MAX_DEPTH};
 use crate::kernel::parse_min_kernel;
 use crate::model::{Format, KernelVersion, SyscallName};

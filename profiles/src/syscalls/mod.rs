@@ -80,7 +80,7 @@ impl Syscall {
     }
 
     fn entry(self) -> &'static (Name, [u32; Abi::ALL.len()]) {
-        // Only `lookup` and `by_number` make a `Syscall`, from positions of the table.
+        // Only `lookup` makes a `Syscall`, from a position of the table.
         &generated::SYSCALLS[usize::from(self.position)]
     }
 
