@@ -523,8 +523,7 @@ impl Database {
                 };
                 trees.push((*nr, tree));
             }
-            trees.sort_unstable_by_key(|(nr, _)| *nr);
-            out.push(trees);
+            out.push(sorted_by_number(trees));
         }
         Ok(out)
     }
@@ -612,6 +611,36 @@ impl Database {
             Decision::Default => self.default,
         })
     }
+}
+
+/// `items`, whose numbers are distinct, in number order. A filter's numbers mostly lie
+/// in a range not much wider than their count (0 to about 470, or the x32 range above
+/// bit 30), where putting each item in a slot of its own is several times cheaper than
+/// a comparison sort; numbers spread wider (arm's private calls at 0xf0000) are sorted.
+fn sorted_by_number<T>(mut items: Vec<(u32, T)>) -> Vec<(u32, T)> {
+    let numbers = || items.iter().map(|(nr, _)| *nr);
+    let (Some(low), Some(high)) = (numbers().min(), numbers().max()) else {
+        return items;
+    };
+    let span = usize::try_from(high - low).unwrap_or(usize::MAX);
+    if span >= 4 * items.len() + 64 {
+        items.sort_unstable_by_key(|(nr, _)| *nr);
+        return items;
+    }
+    let count = items.len();
+    let mut slots: Vec<Option<T>> = std::iter::repeat_with(|| None).take(span + 1).collect();
+    for (nr, item) in items {
+        if let Some(slot) = slots.get_mut((nr - low) as usize) {
+            *slot = Some(item);
+        }
+    }
+    let mut sorted = Vec::with_capacity(count);
+    for (offset, item) in (0..=high - low).zip(slots) {
+        if let Some(item) = item {
+            sorted.push((low + offset, item));
+        }
+    }
+    sorted
 }
 
 fn rule_error(name: &str, abi: Abi, failure: AddFailure) -> DbError {

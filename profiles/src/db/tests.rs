@@ -533,3 +533,16 @@ fn level_merging_frees_nodes_as_libseccomp_counts_them() {
         .count();
     assert_eq!(live, 2, "only the shorter chain's two nodes remain");
 }
+
+#[test]
+fn numbers_are_sorted_whether_close_together_or_spread() {
+    let close = vec![(7, 'c'), (3, 'a'), (5, 'b'), (400, 'd')];
+    let sorted_close = [(3, 'a'), (5, 'b'), (7, 'c'), (400, 'd')];
+    assert_eq!(sorted_by_number(close), sorted_close);
+    let spread = vec![(0xf0002, 'c'), (3, 'a'), (0xf0001, 'b')];
+    let sorted_spread = [(3, 'a'), (0xf0001, 'b'), (0xf0002, 'c')];
+    assert_eq!(sorted_by_number(spread), sorted_spread);
+    assert_eq!(sorted_by_number(Vec::<(u32, char)>::new()), []);
+    let extremes = vec![(u32::MAX, 'x'), (0, 'y')];
+    assert_eq!(sorted_by_number(extremes), [(0, 'y'), (u32::MAX, 'x')]);
+}
