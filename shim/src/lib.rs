@@ -134,7 +134,7 @@ enum Request {
 
 /// Does what the environment asks; `message` holds the engine's message on failure.
 /// The common case, a child below a filter of ours, is decided here without touching
-/// the frame buffer's 32 KiB of stack.
+/// the stack the other paths' buffers take.
 fn run(message: &mut [u8]) -> Result<Done, Failure<'_>> {
     let request = match (sys::getenv(HANDOFF_VAR), sys::getenv(PROFILE_VAR)) {
         (Some(value), _) => Request::Handoff(handoff::parse_announce(value)),
@@ -173,7 +173,7 @@ fn fulfil<'m>(
             }
         }
         Request::Profile => compile_profile(active, message),
-        Request::Default | Request::NamedDefault => compile_and_finish(b"default", active, message),
+        Request::Default | Request::NamedDefault => compile_and_finish(c"default", active, message),
     }
 }
 
@@ -184,32 +184,24 @@ const MAX_PROFILE_PATH: usize = 4096;
 /// string itself may be rewritten before this returns.
 #[inline(never)]
 fn compile_profile<'m>(active: Option<Marker>, message: &'m mut [u8]) -> Result<Done, Failure<'m>> {
-    let mut path = [0u8; MAX_PROFILE_PATH];
-    let len = match sys::getenv(PROFILE_VAR) {
-        Some(source) if source.len() <= path.len() => {
-            path[..source.len()].copy_from_slice(source);
-            source.len()
-        }
-        _ => {
-            return fail(
-                b"reading SECLAUNCH_PROFILE",
-                Why::Text(b"the path is too long"),
-            )
-        }
+    let mut path = [0u8; MAX_PROFILE_PATH + 1];
+    let source = sys::getenv(PROFILE_VAR).and_then(|source| c_string(&mut path, &[source]));
+    let Some(source) = source else {
+        return fail(
+            b"reading SECLAUNCH_PROFILE",
+            Why::Text(b"the path is too long"),
+        );
     };
-    compile_and_finish(&path[..len], active, message)
+    compile_and_finish(source, active, message)
 }
 
-/// Compiles `source` with the engine into a frame on this function's stack (32 KiB,
-/// kept off the other paths), and installs it.
-#[inline(never)]
+/// Compiles `source` with the engine and installs the frame it returns.
 fn compile_and_finish<'m>(
-    source: &[u8],
+    source: &CStr,
     active: Option<Marker>,
     message: &'m mut [u8],
 ) -> Result<Done, Failure<'m>> {
-    let mut buf = [0u8; MAX_FRAME_LEN];
-    match build(source, &mut buf, message)? {
+    match build(source, message)? {
         Some(frame) => Ok(finish(&frame, active)?),
         None => Ok(Done::Unconfined),
     }
@@ -283,12 +275,8 @@ fn handoff_failure<T>(e: handoff::Error) -> Result<T, Failure<'static>> {
 }
 
 /// Compiles `source` with the engine library. `None` when the profile asks for no
-/// filter.
-fn build<'b, 'm>(
-    source: &[u8],
-    buf: &'b mut [u8],
-    message: &'m mut [u8],
-) -> Result<Option<Frame<'b>>, Failure<'m>> {
+/// filter. The frame is the engine's, kept for the life of the process.
+fn build<'m>(source: &CStr, message: &'m mut [u8]) -> Result<Option<Frame<'static>>, Failure<'m>> {
     const WHAT: &[u8] = b"loading the profile compiler";
     let mut path_buf = [0u8; 4096];
     let Some(engine_path) = engine_path(&mut path_buf) else {
@@ -301,25 +289,21 @@ fn build<'b, 'm>(
         Ok(entry) => entry,
         Err(text) => return fail(WHAT, Why::Text(text)),
     };
-    let mut source_buf = [0u8; 4096];
-    let Some(source) = c_string(&mut source_buf, &[source]) else {
-        return fail(
-            b"reading SECLAUNCH_PROFILE",
-            Why::Text(b"the path is too long"),
-        );
+    let bytes = match sys::call_engine(entry, source, message) {
+        Ok(bytes) => bytes,
+        Err(Some(text)) => return fail(b"building the profile", Why::Text(text)),
+        Err(None) => {
+            let end = message
+                .iter()
+                .position(|b| *b == 0)
+                .unwrap_or(message.len());
+            return fail(b"building the profile", Why::Text(&message[..end]));
+        }
     };
-    let len = sys::call_engine(entry, source, buf, message);
-    if len < 0 {
-        let end = message
-            .iter()
-            .position(|b| *b == 0)
-            .unwrap_or(message.len());
-        return fail(b"building the profile", Why::Text(&message[..end]));
-    }
-    if len == 0 {
+    if bytes.is_empty() {
         return Ok(None);
     }
-    match handoff::decode(&buf[..len as usize], None) {
+    match handoff::decode(bytes, None) {
         Ok(frame) => Ok(Some(frame)),
         Err(e) => fail(
             b"checking the compiled filter",

@@ -327,7 +327,7 @@ pub fn own_path() -> Option<&'static [u8]> {
 }
 
 /// The engine's entry point, as `shim/engine` exports it.
-pub type EngineFn = unsafe extern "C" fn(*const c_char, *mut u8, usize, *mut u8, usize) -> isize;
+pub type EngineFn = unsafe extern "C" fn(*const c_char, *mut *const u8, *mut u8, usize) -> isize;
 
 /// Opens the library at `path` and finds `symbol` in it.
 pub fn load_engine(path: &CStr, symbol: &CStr) -> Result<EngineFn, &'static [u8]> {
@@ -359,17 +359,23 @@ fn dlerror() -> &'static [u8] {
     unsafe { CStr::from_ptr(text) }.to_bytes()
 }
 
-/// Calls the engine for `source`, writing a frame into `out` and a message into `err`.
-pub fn call_engine(entry: EngineFn, source: &CStr, out: &mut [u8], err: &mut [u8]) -> isize {
-    // SAFETY: the contract of `secshim_engine_frame`: a NUL-terminated source and two
-    // buffers writable for their lengths.
-    unsafe {
-        entry(
-            source.as_ptr(),
-            out.as_mut_ptr(),
-            out.len(),
-            err.as_mut_ptr(),
-            err.len(),
-        )
+/// Calls the engine for `source`: the frame it built (empty when the profile asks for
+/// no filter). On failure, `Err(None)` when the engine wrote its message into `err`.
+pub fn call_engine(
+    entry: EngineFn,
+    source: &CStr,
+    err: &mut [u8],
+) -> Result<&'static [u8], Option<&'static [u8]>> {
+    let mut frame: *const u8 = core::ptr::null();
+    // SAFETY: the contract of `secshim_engine_frame`: a NUL-terminated source, a
+    // writable pointer and a buffer writable for its length.
+    let len = unsafe { entry(source.as_ptr(), &mut frame, err.as_mut_ptr(), err.len()) };
+    match usize::try_from(len) {
+        Err(_) => Err(None),
+        Ok(0) => Ok(&[]),
+        Ok(_) if frame.is_null() => Err(Some(b"the engine returned no frame")),
+        // SAFETY: the engine stored a frame of `len` bytes at `frame`, which it never
+        // frees, and nothing writes to it again.
+        Ok(len) => Ok(unsafe { core::slice::from_raw_parts(frame, len) }),
     }
 }

@@ -23,34 +23,42 @@ const CAP_ADD_VAR: &str = "SECLAUNCH_CAP_ADD";
 /// Capabilities to drop from Docker's default set, comma-separated.
 const CAP_DROP_VAR: &str = "SECLAUNCH_CAP_DROP";
 
-/// Builds the profile `source` (a path, or `default`) and writes its handoff frame into
-/// `out`.
+/// Builds the profile `source` (a path, or `default`) and stores its handoff frame in
+/// memory the engine keeps for the life of the process, pointed to by `*frame`.
 ///
 /// Returns the frame's length; 0 when the profile asks for no filter (`{}`); -1 on
 /// failure, with a NUL-terminated lowercase message in `err` (truncated to `err_cap`).
+/// The frame lives on the engine's heap, whose pages the build has already touched, so
+/// the caller needs no buffer of its own for it.
 ///
 /// # Safety
-/// `source` is a NUL-terminated string; `out` and `err` are writable for `out_cap` and
+/// `source` is a NUL-terminated string; `frame` is writable; `err` is writable for
 /// `err_cap` bytes.
 #[no_mangle]
 pub unsafe extern "C" fn secshim_engine_frame(
     source: *const c_char,
-    out: *mut u8,
-    out_cap: usize,
+    frame: *mut *const u8,
     err: *mut u8,
     err_cap: usize,
 ) -> isize {
-    // SAFETY: the caller passes a NUL-terminated string and buffers of the stated sizes
-    // (the contract above); the shim's are stack arrays that outlive the call.
-    let (source, out, err) = unsafe {
+    // SAFETY: the caller passes a NUL-terminated string and a buffer of the stated size
+    // (the contract above); the shim's is a stack array that outlives the call.
+    let (source, err) = unsafe {
         (
             CStr::from_ptr(source),
-            std::slice::from_raw_parts_mut(out, out_cap),
             std::slice::from_raw_parts_mut(err, err_cap),
         )
     };
-    match frame(&String::from_utf8_lossy(source.to_bytes()), out) {
-        Ok(len) => len as isize,
+    match build_frame(&String::from_utf8_lossy(source.to_bytes())) {
+        Ok(None) => 0,
+        Ok(Some(bytes)) => {
+            // The shim installs the frame and never returns to the engine: it is kept,
+            // not freed.
+            let bytes: &'static [u8] = Vec::leak(bytes);
+            // SAFETY: `frame` is writable (the contract above).
+            unsafe { *frame = bytes.as_ptr() };
+            bytes.len() as isize
+        }
         Err(message) => {
             copy_message(&message, err);
             -1
@@ -58,8 +66,8 @@ pub unsafe extern "C" fn secshim_engine_frame(
     }
 }
 
-/// The frame for `source`, written into `out`: its length, or 0 for no filter.
-fn frame(source: &str, out: &mut [u8]) -> Result<usize, String> {
+/// The frame for `source`, or `None` for no filter.
+fn build_frame(source: &str) -> Result<Option<Vec<u8>>, String> {
     let bytes = match source {
         "default" => Cow::Borrowed(DEFAULT_PROFILE.as_bytes()),
         path => Cow::Owned(
@@ -68,9 +76,9 @@ fn frame(source: &str, out: &mut [u8]) -> Result<usize, String> {
     };
     let mut options = Options::for_this_host();
     options.resolve.caps = caps_from_env()?;
-    let built = profiles::build(&bytes, source, &options).map_err(|e| e.to_string())?;
-    let Some((resolved, compiled)) = built.filter else {
-        return Ok(0);
+    let built = profiles::build_filter(bytes, source, &options).map_err(|e| e.to_string())?;
+    let Some((resolved, compiled)) = built else {
+        return Ok(None);
     };
     // The listener must reach the agent before the program runs, over a socket the
     // shim would have to open inside the program; the launcher does it before execve.
@@ -82,11 +90,7 @@ fn frame(source: &str, out: &mut [u8]) -> Result<usize, String> {
     }
     let frame = profiles::frame::of(&resolved, &compiled)
         .map_err(|e| format!("{source}: encoding the filter: {e}"))?;
-    let room = out.get_mut(..frame.len());
-    let room =
-        room.ok_or_else(|| format!("{source}: the filter does not fit the shim's buffer"))?;
-    room.copy_from_slice(&frame);
-    Ok(frame.len())
+    Ok(Some(frame))
 }
 
 /// Docker's default capabilities, changed by `SECLAUNCH_CAP_ADD` and `SECLAUNCH_CAP_DROP`.
@@ -117,5 +121,5 @@ fn copy_message(message: &str, err: &mut [u8]) {
 
 /// The prototype the shim calls through `dlsym`; a compile-time check that the export
 /// keeps it.
-const _: unsafe extern "C" fn(*const c_char, *mut u8, usize, *mut u8, usize) -> isize =
+const _: unsafe extern "C" fn(*const c_char, *mut *const u8, *mut u8, usize) -> isize =
     secshim_engine_frame;

@@ -1,0 +1,101 @@
+//! `build_filter`, which frees the document and the parsed profile before compiling,
+//! builds what `build` builds: the same frame (program and flags) for the reference
+//! profiles, nothing for `{}`, and the same message for every failure.
+
+use std::borrow::Cow;
+use std::path::Path;
+
+use profiles::{build, build_filter, frame, Options};
+
+const FOLDER: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../shared/reference-profiles"
+);
+
+/// A frame, nothing for `{}`, or the message.
+type Outcome = Result<Option<Vec<u8>>, String>;
+
+/// The outcome each way builds.
+fn both(bytes: &[u8], options: &Options) -> (Outcome, Outcome) {
+    let whole = build(bytes, "p.json", options).map(|built| {
+        built
+            .filter
+            .map(|(resolved, compiled)| frame::of(&resolved, &compiled).expect("encodes"))
+    });
+    let lean = build_filter(Cow::Owned(bytes.to_vec()), "p.json", options).map(|filter| {
+        filter.map(|(resolved, compiled)| frame::of(&resolved, &compiled).expect("encodes"))
+    });
+    (
+        whole.map_err(|e| e.to_string()),
+        lean.map_err(|e| e.to_string()),
+    )
+}
+
+#[test]
+fn reference_profiles_build_the_same_frame() {
+    let folder = Path::new(FOLDER);
+    if !folder.is_dir() {
+        assert!(
+            std::env::var("CI").map_or(true, |v| v != "true"),
+            "reference profiles missing at {FOLDER}"
+        );
+        eprintln!("skipped: reference profiles missing at {FOLDER}");
+        return;
+    }
+    let mut built = 0;
+    for file in std::fs::read_dir(folder).expect("reads the folder") {
+        let path = file.expect("lists the folder").path();
+        if path.extension().is_none_or(|ext| ext != "json") {
+            continue;
+        }
+        let bytes = std::fs::read(&path).expect("reads the profile");
+        for strict in [false, true] {
+            let options = Options {
+                strict,
+                ..Options::for_this_host()
+            };
+            let (whole, lean) = both(&bytes, &options);
+            assert_eq!(whole, lean, "{} (strict: {strict})", path.display());
+            built += usize::from(matches!(whole, Ok(Some(_))));
+        }
+    }
+    assert!(built >= 6, "only {built} reference builds made a filter");
+}
+
+#[test]
+fn documents_that_fail_or_ask_for_nothing_agree() {
+    let documents: [&[u8]; 7] = [
+        b"{}",
+        b"",
+        b"[1]",
+        b"{\"defaultAction\": \"SCMP_ACT_NOPE\"}",
+        b"{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [{\"names\": [\"nosuchcall\"], \"action\": \"SCMP_ACT_ALLOW\"}]}",
+        b"{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [{\"names\": [\"read\"], \"action\": \"SCMP_ACT_ALLOW\", \"args\": [{\"index\": 9, \"value\": 1, \"op\": \"SCMP_CMP_EQ\"}]}]}",
+        b"{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [{\"names\": [\"read\"], \"action\": \"SCMP_ACT_ALLOW\"}]}",
+    ];
+    let mut outcomes = Vec::new();
+    for document in documents {
+        for strict in [false, true] {
+            let options = Options {
+                strict,
+                ..Options::for_this_host()
+            };
+            let (whole, lean) = both(document, &options);
+            assert_eq!(
+                whole,
+                lean,
+                "{:?} (strict: {strict})",
+                String::from_utf8_lossy(document)
+            );
+            outcomes.push(match whole {
+                Ok(Some(_)) => "filter",
+                Ok(None) => "none",
+                Err(_) => "error",
+            });
+        }
+    }
+    // The list covers each outcome, so agreement is not only agreement on one kind.
+    for outcome in ["filter", "none", "error"] {
+        assert!(outcomes.contains(&outcome), "no document gave {outcome}");
+    }
+}
