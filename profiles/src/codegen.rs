@@ -167,6 +167,7 @@ fn intervals<'a>(db: &'a Database, plan: &Plan, group: &[Abi]) -> Vec<(u32, Targ
             out.push((start, target));
         }
     }
+    out.shrink_to_fit();
     out
 }
 

@@ -54,6 +54,20 @@ pub enum CompileErrorKind {
 /// Compiles `resolved`. With `strict`, a rule naming an unknown syscall is an error
 /// instead of being ignored.
 pub fn compile(resolved: &Resolved, strict: bool) -> Result<Compiled, CompileError> {
+    generate(file(resolved, strict)?)
+}
+
+/// The rules filed in the database, and what code generation needs besides: the first
+/// half of [`compile`], after which the rules themselves are no longer read.
+pub(crate) struct Filed {
+    db: Database,
+    plan: Plan,
+    unknown_names: Vec<(String, String)>,
+    redundant_rules: usize,
+}
+
+/// Files the rules of `resolved` in a database, as runc adds them to libseccomp's.
+pub(crate) fn file(resolved: &Resolved, strict: bool) -> Result<Filed, CompileError> {
     let default = resolved.default_action;
     let mut db = Database::try_new(default, &resolved.abis, syscalls::number).map_err(|e| {
         let location = "defaultErrnoRet".to_string();
@@ -92,16 +106,26 @@ pub fn compile(resolved: &Resolved, strict: bool) -> Result<Compiled, CompileErr
         abis: resolved.abis.clone(),
         stub_max: stub_max(resolved),
     };
-    let program = codegen::generate(&db, &plan).map_err(|e| CompileError {
+    Ok(Filed {
+        db,
+        plan,
+        unknown_names,
+        redundant_rules,
+    })
+}
+
+/// Generates the program for the filed rules: the second half of [`compile`].
+pub(crate) fn generate(filed: Filed) -> Result<Compiled, CompileError> {
+    let program = codegen::generate(&filed.db, &filed.plan).map_err(|e| CompileError {
         location: "syscalls".to_string(),
         kind: CompileErrorKind::Codegen(e),
     })?;
     Ok(Compiled {
         program,
-        db,
-        plan,
-        unknown_names,
-        redundant_rules,
+        db: filed.db,
+        plan: filed.plan,
+        unknown_names: filed.unknown_names,
+        redundant_rules: filed.redundant_rules,
     })
 }
 

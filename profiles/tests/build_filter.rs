@@ -1,33 +1,34 @@
-//! `build_filter`, which frees the document and the parsed profile before compiling,
-//! builds what `build` builds: the same frame (program and flags) for the reference
-//! profiles, nothing for `{}`, and the same message for every failure.
+//! `build_filter`, which frees the document, the parsed profile and the rules as soon as
+//! it can, builds what `build` builds: the same frame (program and flags) and the same
+//! resolution but for the rules it drops, for the reference profiles; nothing for `{}`;
+//! and the same message for every failure.
 
 use std::borrow::Cow;
 use std::path::Path;
 
-use profiles::{build, build_filter, frame, Options};
+use profiles::{build, build_filter, frame, Compiled, Options, Resolved};
 
 const FOLDER: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../../shared/reference-profiles"
 );
 
-/// A frame, nothing for `{}`, or the message.
-type Outcome = Result<Option<Vec<u8>>, String>;
+/// A frame and the resolution (without its rules), nothing for `{}`, or the message.
+type Outcome = Result<Option<(Vec<u8>, Resolved)>, String>;
 
 /// The outcome each way builds.
 fn both(bytes: &[u8], options: &Options) -> (Outcome, Outcome) {
-    let whole = build(bytes, "p.json", options).map(|built| {
-        built
-            .filter
-            .map(|(resolved, compiled)| frame::of(&resolved, &compiled).expect("encodes"))
-    });
-    let lean = build_filter(Cow::Owned(bytes.to_vec()), "p.json", options).map(|filter| {
-        filter.map(|(resolved, compiled)| frame::of(&resolved, &compiled).expect("encodes"))
-    });
+    let outcome = |(mut resolved, compiled): (Resolved, Compiled)| {
+        let frame = frame::of(&resolved, &compiled).expect("encodes");
+        resolved.rules.clear();
+        (frame, resolved)
+    };
+    let whole = build(bytes, "p.json", options).map(|built| built.filter.map(outcome));
+    let lean = build_filter(Cow::Owned(bytes.to_vec()), "p.json", options);
     (
         whole.map_err(|e| e.to_string()),
-        lean.map_err(|e| e.to_string()),
+        lean.map(|filter| filter.map(outcome))
+            .map_err(|e| e.to_string()),
     )
 }
 
