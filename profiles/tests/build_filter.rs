@@ -65,17 +65,60 @@ fn reference_profiles_build_the_same_frame() {
 
 #[test]
 fn documents_that_fail_or_ask_for_nothing_agree() {
-    let documents: [&[u8]; 7] = [
-        b"{}",
-        b"",
-        b"[1]",
-        b"{\"defaultAction\": \"SCMP_ACT_NOPE\"}",
-        b"{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [{\"names\": [\"nosuchcall\"], \"action\": \"SCMP_ACT_ALLOW\"}]}",
-        b"{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [{\"names\": [\"read\"], \"action\": \"SCMP_ACT_ALLOW\", \"args\": [{\"index\": 9, \"value\": 1, \"op\": \"SCMP_CMP_EQ\"}]}]}",
-        b"{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [{\"names\": [\"read\"], \"action\": \"SCMP_ACT_ALLOW\"}]}",
+    let entry = |names: &str, action: &str, args: &str| {
+        format!("{{\"names\": [{names}], \"action\": \"{action}\", \"args\": [{args}]}}")
+    };
+    let profile = |entries: &[String]| {
+        format!(
+            "{{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"listenerPath\": \"\", \"syscalls\": [{}]}}",
+            entries.join(", ")
+        )
+    };
+    let bad_index = r#"{"index": 9, "value": 1, "op": "SCMP_CMP_EQ"}"#;
+    let twice = r#"{"index": 0, "value": 1, "op": "SCMP_CMP_EQ"}, {"index": 0, "value": 2, "op": "SCMP_CMP_EQ"}"#;
+    let mut documents: Vec<Vec<u8>> = [
+        "{}",
+        "",
+        "[1]",
+        "{\"defaultAction\": \"SCMP_ACT_NOPE\"}",
+        "{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"defaultErrnoRet\": 99999}",
+    ]
+    .iter()
+    .map(|d| d.as_bytes().to_vec())
+    .collect();
+    let sets: [Vec<String>; 8] = [
+        vec![entry("\"read\"", "SCMP_ACT_ALLOW", "")],
+        vec![entry("\"nosuchcall\"", "SCMP_ACT_ALLOW", "")],
+        vec![entry("\"read\"", "SCMP_ACT_ALLOW", bad_index)],
+        // A compile error in an early entry, a resolution error in a later one: build
+        // reports the later one, since it resolves everything first.
+        vec![
+            entry("\"read\"", "SCMP_ACT_ALLOW", bad_index),
+            entry("\"write\"", "SCMP_ACT_NOPE", ""),
+        ],
+        vec![
+            entry("\"nosuchcall\"", "SCMP_ACT_ALLOW", ""),
+            entry("\"write\"", "SCMP_ACT_NOTIFY", ""),
+        ],
+        vec![
+            entry("\"read\"", "SCMP_ACT_ALLOW", bad_index),
+            entry("\"openat\"", "SCMP_ACT_NOTIFY", ""),
+        ],
+        // Two conditions on one argument split the rule in two; then a conflict.
+        vec![
+            entry("\"read\"", "SCMP_ACT_ALLOW", twice),
+            entry("\"read\"", "SCMP_ACT_LOG", ""),
+            entry("\"write\"", "SCMP_ACT_ALLOW", ""),
+        ],
+        vec![
+            entry("\"read\", \"nosuchcall\", \"write\"", "SCMP_ACT_ALLOW", ""),
+            entry("\"close\"", "SCMP_ACT_ERRNO", ""),
+        ],
     ];
+    documents.extend(sets.iter().map(|set| profile(set).into_bytes()));
     let mut outcomes = Vec::new();
-    for document in documents {
+    let mut messages = Vec::new();
+    for document in &documents {
         for strict in [false, true] {
             let options = Options {
                 strict,
@@ -88,6 +131,9 @@ fn documents_that_fail_or_ask_for_nothing_agree() {
                 "{:?} (strict: {strict})",
                 String::from_utf8_lossy(document)
             );
+            if let Err(message) = &whole {
+                messages.push(message.clone());
+            }
             outcomes.push(match whole {
                 Ok(Some(_)) => "filter",
                 Ok(None) => "none",
@@ -98,5 +144,13 @@ fn documents_that_fail_or_ask_for_nothing_agree() {
     // The list covers each outcome, so agreement is not only agreement on one kind.
     for outcome in ["filter", "none", "error"] {
         assert!(outcomes.contains(&outcome), "no document gave {outcome}");
+    }
+    // And the failures that filing rules as they come meets in another order: a
+    // resolution error after a compile error, and runc's checks of the rules as a whole.
+    for wanted in ["syscalls[1].action", "SCMP_ACT_NOTIFY", "write"] {
+        assert!(
+            messages.iter().any(|m| m.contains(wanted)),
+            "no message names {wanted}: {messages:#?}"
+        );
     }
 }
