@@ -195,7 +195,9 @@ fn compile_profile<'m>(active: Option<Marker>, message: &'m mut [u8]) -> Result<
     compile_and_finish(source, active, message)
 }
 
-/// Compiles `source` with the engine and installs the frame it returns.
+/// Compiles `source` with the engine and installs the frame it returns. Kept out of
+/// line, as `build`'s path buffer is: the other paths' frames stay under a page.
+#[inline(never)]
 fn compile_and_finish<'m>(
     source: &CStr,
     active: Option<Marker>,
