@@ -2,7 +2,7 @@
 //! workspace never unwinds) from the compiler's static `libgcc_eh.a` into the engine,
 //! so that the shim's `dlopen` does not also load `libgcc_s.so.1`: about 0.15 ms on
 //! every first install from JSON here. Its symbols stay local to the engine, which
-//! exports only `secshim_engine_frame`. Where the C compiler cannot name the archive,
+//! exports only `secshim_engine_frame_v2`. Where the C compiler cannot name the archive,
 //! the engine links `libgcc_s` as the standard library asks, and works the same.
 
 use std::path::PathBuf;

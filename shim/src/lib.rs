@@ -41,7 +41,10 @@ const SHIM_FILE: &[u8] = b"libsecshim.so";
 const PRELOAD_VAR: &CStr = c"LD_PRELOAD";
 /// The engine library, looked for beside the shim.
 const ENGINE_FILE: &[u8] = b"libsecshim_engine.so";
-const ENGINE_SYMBOL: &CStr = c"secshim_engine_frame";
+/// The engine's entry point. Its name changes whenever its prototype does, so that a
+/// shim and an engine from different builds fail at `dlsym`, with the shim's message,
+/// instead of calling through the wrong prototype.
+const ENGINE_SYMBOL: &CStr = c"secshim_engine_frame_v2";
 /// Change the capability set the engine resolves profiles for.
 const CAP_ADD_VAR: &CStr = c"SECLAUNCH_CAP_ADD";
 const CAP_DROP_VAR: &CStr = c"SECLAUNCH_CAP_DROP";
@@ -177,14 +180,15 @@ fn fulfil<'m>(
     }
 }
 
-/// The longest `SECLAUNCH_PROFILE` path (the kernel's `PATH_MAX`).
+/// Room for the longest `SECLAUNCH_PROFILE` path with its NUL (the kernel's
+/// `PATH_MAX`, which counts the NUL).
 const MAX_PROFILE_PATH: usize = 4096;
 
 /// Compiles the profile `SECLAUNCH_PROFILE` names, from a copy of the variable: the
 /// string itself may be rewritten before this returns.
 #[inline(never)]
 fn compile_profile<'m>(active: Option<Marker>, message: &'m mut [u8]) -> Result<Done, Failure<'m>> {
-    let mut path = [0u8; MAX_PROFILE_PATH + 1];
+    let mut path = [0u8; MAX_PROFILE_PATH];
     let source = sys::getenv(PROFILE_VAR).and_then(|source| c_string(&mut path, &[source]));
     let Some(source) = source else {
         return fail(
@@ -196,7 +200,8 @@ fn compile_profile<'m>(active: Option<Marker>, message: &'m mut [u8]) -> Result<
 }
 
 /// Compiles `source` with the engine and installs the frame it returns. Kept out of
-/// line, as `build`'s path buffer is: the other paths' frames stay under a page.
+/// line so that `build`'s 4 KiB path buffer, which may be inlined into it, stays off the
+/// stack of the other paths.
 #[inline(never)]
 fn compile_and_finish<'m>(
     source: &CStr,
@@ -292,9 +297,9 @@ fn build<'m>(source: &CStr, message: &'m mut [u8]) -> Result<Option<Frame<'stati
         Err(text) => return fail(WHAT, Why::Text(text)),
     };
     let bytes = match sys::call_engine(entry, source, message) {
-        Ok(bytes) => bytes,
-        Err(Some(text)) => return fail(b"building the profile", Why::Text(text)),
-        Err(None) => {
+        sys::Engine::Frame(bytes) => bytes,
+        sys::Engine::Broken(text) => return fail(b"building the profile", Why::Text(text)),
+        sys::Engine::Failed => {
             let end = message
                 .iter()
                 .position(|b| *b == 0)

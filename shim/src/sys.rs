@@ -359,23 +359,29 @@ fn dlerror() -> &'static [u8] {
     unsafe { CStr::from_ptr(text) }.to_bytes()
 }
 
-/// Calls the engine for `source`: the frame it built (empty when the profile asks for
-/// no filter). On failure, `Err(None)` when the engine wrote its message into `err`.
-pub fn call_engine(
-    entry: EngineFn,
-    source: &CStr,
-    err: &mut [u8],
-) -> Result<&'static [u8], Option<&'static [u8]>> {
+/// What a call of the engine gave.
+pub enum Engine {
+    /// The frame it built, kept for the life of the process; empty when the profile
+    /// asks for no filter.
+    Frame(&'static [u8]),
+    /// It failed, and wrote its message into the buffer it was given.
+    Failed,
+    /// It broke its contract, as the text says.
+    Broken(&'static [u8]),
+}
+
+/// Calls the engine for `source`, with `err` for its message.
+pub fn call_engine(entry: EngineFn, source: &CStr, err: &mut [u8]) -> Engine {
     let mut frame: *const u8 = core::ptr::null();
-    // SAFETY: the contract of `secshim_engine_frame`: a NUL-terminated source, a
+    // SAFETY: the contract of `secshim_engine_frame_v2`: a NUL-terminated source, a
     // writable pointer and a buffer writable for its length.
     let len = unsafe { entry(source.as_ptr(), &mut frame, err.as_mut_ptr(), err.len()) };
     match usize::try_from(len) {
-        Err(_) => Err(None),
-        Ok(0) => Ok(&[]),
-        Ok(_) if frame.is_null() => Err(Some(b"the engine returned no frame")),
+        Err(_) => Engine::Failed,
+        Ok(0) => Engine::Frame(&[]),
+        Ok(_) if frame.is_null() => Engine::Broken(b"the engine returned no frame"),
         // SAFETY: the engine stored a frame of `len` bytes at `frame`, which it never
         // frees, and nothing writes to it again.
-        Ok(len) => Ok(unsafe { core::slice::from_raw_parts(frame, len) }),
+        Ok(len) => Engine::Frame(unsafe { core::slice::from_raw_parts(frame, len) }),
     }
 }

@@ -257,6 +257,73 @@ fn an_unreadable_profile_exits_125_before_main() {
 }
 
 #[test]
+fn a_profile_path_longer_than_path_max_exits_125_before_main() {
+    let dir = scratch("long-path");
+    // PATH_MAX (4096) counts the NUL: 4095 bytes reach the engine, 4096 do not.
+    for (len, expected) in [
+        (4095, "secshim: building the profile: /"),
+        (
+            4096,
+            "secshim: reading SECLAUNCH_PROFILE: the path is too long\n",
+        ),
+    ] {
+        let path = format!("/{}", "a".repeat(len - 1));
+        let (code, err, ran) = refused(&dir, &mut under_profile(&probes().probe, path.as_ref()));
+        assert_eq!((code, ran), (Some(125), false), "{len}: {err}");
+        assert!(err.starts_with(expected), "{len}: {err}");
+        assert_eq!(err.lines().count(), 1, "{len}: {err}");
+    }
+}
+
+#[test]
+fn a_missing_engine_or_one_from_another_build_exits_125_before_main() {
+    let dir = scratch("engine-mismatch");
+    let profile = sentinel_profile(&dir);
+    // The shim looks for the engine beside itself: a copy of the shim alone.
+    let alone = dir.join("libsecshim.so");
+    std::fs::copy(shim(), &alone).expect("copies the shim");
+    let run = |what: &str| {
+        let mut command = clean_command(&probes().probe);
+        command
+            .env("LD_PRELOAD", &alone)
+            .env("SECLAUNCH_PROFILE", &profile);
+        let (code, err, ran) = refused(&dir, &mut command);
+        assert_eq!((code, ran), (Some(125), false), "{what}: {err}");
+        assert!(
+            err.starts_with("secshim: loading the profile compiler: "),
+            "{what}: {err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{what}: {err}");
+        err
+    };
+    let err = run("no engine");
+    assert!(err.contains("libsecshim_engine.so"), "{err}");
+    // An engine of the earlier prototype, (source, out, out_cap, err, err_cap), under
+    // the earlier name: called through the current prototype it would write through a
+    // length as a pointer.
+    let source = dir.join("old_engine.c");
+    std::fs::write(
+        &source,
+        "long secshim_engine_frame(const char *s, unsigned char *out, unsigned long cap,\n\
+         \x20                         unsigned char *err, unsigned long err_cap) {\n\
+         \x20   for (unsigned long i = 0; i < cap; i++) out[i] = 0;\n\
+         \x20   return (long)cap;\n\
+         }\n",
+    )
+    .expect("writes the old engine's source");
+    let engine = dir.join("libsecshim_engine.so");
+    let status = Command::new("cc")
+        .args(["-O2", "-shared", "-fPIC", "-o"])
+        .arg(&engine)
+        .arg(&source)
+        .status()
+        .expect("the system C compiler runs");
+    assert!(status.success(), "cc failed for the old engine");
+    let err = run("an engine of another build");
+    assert!(err.contains("secshim_engine_frame_v2"), "{err}");
+}
+
+#[test]
 fn a_handoff_installs_and_leaves_no_fd_or_variable_behind() {
     let handoff = handoff_for(&sentinel_text());
     let command = || {

@@ -8,8 +8,8 @@
 //! handoff or below a filter already in force.
 //!
 //! The one entry point builds the profile with Docker's resolution defaults for this
-//! host and writes a handoff frame, so the shim checks and installs both paths' filters
-//! with the same code.
+//! host and returns a handoff frame, so the shim checks and installs both paths'
+//! filters with the same code.
 
 use std::borrow::Cow;
 use std::ffi::{c_char, CStr};
@@ -26,16 +26,16 @@ const CAP_DROP_VAR: &str = "SECLAUNCH_CAP_DROP";
 /// Builds the profile `source` (a path, or `default`) and stores its handoff frame in
 /// memory the engine keeps for the life of the process, pointed to by `*frame`.
 ///
-/// Returns the frame's length; 0 when the profile asks for no filter (`{}`); -1 on
-/// failure, with a NUL-terminated lowercase message in `err` (truncated to `err_cap`).
-/// The frame lives on the engine's heap, whose pages the build has already touched, so
-/// the caller needs no buffer of its own for it.
+/// Returns the frame's length, and only then writes `*frame`; 0 when the profile asks
+/// for no filter (`{}`); -1 on failure, with a NUL-terminated lowercase message in `err`
+/// (truncated to `err_cap`). The frame lives on the process's heap, whose pages the
+/// build has already touched, so the caller needs no buffer of its own for it.
 ///
 /// # Safety
 /// `source` is a NUL-terminated string; `frame` is writable; `err` is writable for
 /// `err_cap` bytes.
 #[no_mangle]
-pub unsafe extern "C" fn secshim_engine_frame(
+pub unsafe extern "C" fn secshim_engine_frame_v2(
     source: *const c_char,
     frame: *mut *const u8,
     err: *mut u8,
@@ -122,4 +122,4 @@ fn copy_message(message: &str, err: &mut [u8]) {
 /// The prototype the shim calls through `dlsym`; a compile-time check that the export
 /// keeps it.
 const _: unsafe extern "C" fn(*const c_char, *mut *const u8, *mut u8, usize) -> isize =
-    secshim_engine_frame;
+    secshim_engine_frame_v2;
