@@ -142,6 +142,18 @@ pub fn build(bytes: &[u8], source_name: &str, options: &Options) -> Result<Built
 /// that builds once, such as the shim's, each fresh page costs about as much as 4,000
 /// instructions. So the [`Resolved`] it returns has no `rules` (the [`Compiled`]
 /// database holds what they said); a caller that reads them uses [`build`].
+///
+/// ```
+/// use std::borrow::Cow;
+///
+/// let options = profiles::Options::for_this_host();
+/// let bytes = Cow::Borrowed(profiles::DEFAULT_PROFILE.as_bytes());
+/// let built = profiles::build_filter(bytes, "default", &options).expect("builds");
+/// let (resolved, compiled) = built.expect("the default is a filter");
+/// assert!(resolved.rules.is_empty());
+/// let frame = profiles::frame::of(&resolved, &compiled).expect("encodes");
+/// assert_eq!(frame.len(), 24 + 8 * compiled.program.len());
+/// ```
 pub fn build_filter(
     bytes: std::borrow::Cow<'_, [u8]>,
     source_name: &str,

@@ -136,7 +136,9 @@ pub struct Resolved {
     /// Architectures the profile lists that a host of the native ABI can never run; the
     /// kernel never reports them, so they are left out of the filter.
     pub foreign_arches: Vec<Arch>,
-    /// Every rule, one per name, in profile order.
+    /// Every rule, one per name, in profile order. Empty in what [`crate::build_filter`]
+    /// returns, which frees them once the compiled database holds them: compiling that
+    /// resolution again would give a filter of the default action alone.
     pub rules: Vec<Rule>,
     /// Filter flags.
     pub flags: Flags,

@@ -76,6 +76,7 @@ fn documents_that_fail_or_ask_for_nothing_agree() {
     };
     let bad_index = r#"{"index": 9, "value": 1, "op": "SCMP_CMP_EQ"}"#;
     let twice = r#"{"index": 0, "value": 1, "op": "SCMP_CMP_EQ"}, {"index": 0, "value": 2, "op": "SCMP_CMP_EQ"}"#;
+    let equal = r#"{"index": 0, "value": 1, "op": "SCMP_CMP_EQ"}"#;
     let mut documents: Vec<Vec<u8>> = [
         "{}",
         "",
@@ -86,7 +87,7 @@ fn documents_that_fail_or_ask_for_nothing_agree() {
     .iter()
     .map(|d| d.as_bytes().to_vec())
     .collect();
-    let sets: [Vec<String>; 8] = [
+    let sets: [Vec<String>; 9] = [
         vec![entry("\"read\"", "SCMP_ACT_ALLOW", "")],
         vec![entry("\"nosuchcall\"", "SCMP_ACT_ALLOW", "")],
         vec![entry("\"read\"", "SCMP_ACT_ALLOW", bad_index)],
@@ -104,11 +105,17 @@ fn documents_that_fail_or_ask_for_nothing_agree() {
             entry("\"read\"", "SCMP_ACT_ALLOW", bad_index),
             entry("\"openat\"", "SCMP_ACT_NOTIFY", ""),
         ],
-        // Two conditions on one argument split the rule in two; then a conflict.
+        // Two conditions on one argument split the rule in two; an unconditional rule
+        // for the same syscall then replaces them.
         vec![
             entry("\"read\"", "SCMP_ACT_ALLOW", twice),
             entry("\"read\"", "SCMP_ACT_LOG", ""),
             entry("\"write\"", "SCMP_ACT_ALLOW", ""),
+        ],
+        // The same comparison with another action: the database refuses it.
+        vec![
+            entry("\"read\"", "SCMP_ACT_ALLOW", equal),
+            entry("\"read\"", "SCMP_ACT_LOG", equal),
         ],
         vec![
             entry("\"read\", \"nosuchcall\", \"write\"", "SCMP_ACT_ALLOW", ""),
@@ -145,9 +152,18 @@ fn documents_that_fail_or_ask_for_nothing_agree() {
     for outcome in ["filter", "none", "error"] {
         assert!(outcomes.contains(&outcome), "no document gave {outcome}");
     }
-    // And the failures that filing rules as they come meets in another order: a
-    // resolution error after a compile error, and runc's checks of the rules as a whole.
-    for wanted in ["syscalls[1].action", "SCMP_ACT_NOTIFY", "write"] {
+    // And a failure of every stage: a resolution error in a later entry than a compile
+    // error (build, which resolves everything first, reports the resolution error);
+    // runc's checks of the rules as a whole; the database's refusal; an out-of-range
+    // index, which runc checks only as the rule reaches libseccomp.
+    let wanted = [
+        "syscalls[1].action",
+        "cannot be used for write",
+        "listenerPath is not set",
+        "the same comparison and another action",
+        "syscalls[0].args[0].index",
+    ];
+    for wanted in wanted {
         assert!(
             messages.iter().any(|m| m.contains(wanted)),
             "no message names {wanted}: {messages:#?}"
