@@ -2,8 +2,9 @@
 # Measures seclaunch beside its peers on this machine and prints Markdown tables of
 # medians and of ratios to baselines measured in the same run:
 #   1. kernel cost per syscall under each filter (syscall-cost)
-#   2, 4. attaching the filter, and process start-up (startup)
-#   3. building the filter from JSON (build-time)
+#   2. process start-up, and attaching the filter (startup)
+#   3. the shim's engine: opening it and its call, in fresh processes (engine-call)
+#   4. building the filter from JSON (build-time)
 #   5. fork/exec-heavy workloads (workload)
 #   6. filter shape: length, mean and worst executed instructions (filter-shape)
 # The peers are libseccomp, driven as runc drives it at -O1 and -O2, through the
@@ -33,6 +34,7 @@ echo "$(date -u +%F), Linux $(uname -r), $(nproc) cores ($cpu)${quick:+, quick r
 echo
 target/release/syscall-cost "${quick[@]}"
 target/release/startup --rounds "$rounds"
+target/release/engine-call "${quick[@]}"
 target/release/build-time "${quick[@]}"
 target/release/workload "${quick[@]}"
 echo "### Filter shape of Docker's default (instructions, from the interpreter)"

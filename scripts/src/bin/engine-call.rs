@@ -1,0 +1,184 @@
+//! Where the shim's `SECLAUNCH_PROFILE` path spends its time beyond the handoff path:
+//! opening `libsecshim_engine.so` and its one call, which reads, builds and encodes the
+//! profile (Docker's default, from a file, as the start-up benchmark gives it).
+//!
+//! Each sample is a fresh process (this program run again with `--child`), since the
+//! shim pays both once per process, before anything warms the caches or the heap:
+//! - `dlopen` of the engine, as the shim opens it;
+//! - the engine's call, the first in the process;
+//! - the same call with the process's heap already faulted in (grown and given back to
+//!   malloc first), which shows what the kernel's providing fresh heap pages costs;
+//! - the fifth call in the same process, with caches and heap warm from the others.
+//!
+//! Usage: `engine-call [--quick]`.
+
+use std::ffi::{c_char, CStr, CString};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use seclaunch_scripts::timing::{median, micros, own_output};
+use seclaunch_tests::artifacts::release_dir;
+
+/// The engine's entry point, as the shim calls it.
+type EngineFn = unsafe extern "C" fn(*const c_char, *mut *const u8, *mut u8, usize) -> isize;
+
+/// How much heap the pre-faulted variant touches before the call: more than a build
+/// of Docker's default uses.
+const PREFAULT: usize = 1 << 20;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let [_, flag, engine, profile, prefault] = args.as_slice() {
+        if flag == "--child" {
+            child(Path::new(engine), profile, prefault == "prefault");
+            return;
+        }
+    }
+    let runs = if args.iter().any(|a| a == "--quick") {
+        10
+    } else {
+        100
+    };
+    let engine = release_dir().join("libsecshim_engine.so");
+    let work = std::env::temp_dir().join(format!("seclaunch-engine-call-{}", std::process::id()));
+    std::fs::create_dir_all(&work).expect("creates the work directory");
+    let profile = work.join("docker-default.json");
+    std::fs::write(&profile, profiles::DEFAULT_PROFILE).expect("writes the profile");
+    // Plain and pre-faulted children alternate, so a noisy stretch hits both alike.
+    let mut plain = Vec::new();
+    let mut prefaulted = Vec::new();
+    for _ in 0..runs {
+        for (mode, into) in [("plain", &mut plain), ("prefault", &mut prefaulted)] {
+            let out = own_output([
+                "--child".as_ref(),
+                engine.as_os_str(),
+                profile.as_os_str(),
+                mode.as_ref(),
+            ]);
+            into.push(Sample::parse(&out));
+        }
+    }
+    let _ = std::fs::remove_dir_all(&work);
+    println!("### The shim's engine, in a fresh process ({runs} processes each)\n");
+    println!("| step | median µs | new pages |");
+    println!("|---|---:|---:|");
+    let row = |name: &str, samples: &[Sample], pick: fn(&Sample) -> (Duration, u64)| {
+        let mut times: Vec<Duration> = samples.iter().map(|s| pick(s).0).collect();
+        let mut faults: Vec<u64> = samples.iter().map(|s| pick(s).1).collect();
+        faults.sort_unstable();
+        let faults = faults[faults.len() / 2];
+        println!("| {name} | {:.0} | {faults} |", micros(median(&mut times)));
+    };
+    row("`dlopen` of the engine", &plain, |s| s.open);
+    row("its call: read, build, encode", &plain, |s| s.call);
+    row("the same, the heap faulted in before", &prefaulted, |s| {
+        s.call
+    });
+    row("its fifth call in the process", &plain, |s| s.again);
+    println!();
+}
+
+/// One child's times and new page counts.
+struct Sample {
+    open: (Duration, u64),
+    call: (Duration, u64),
+    again: (Duration, u64),
+}
+
+impl Sample {
+    /// Six numbers: nanoseconds and page faults for each step.
+    fn parse(out: &str) -> Sample {
+        let n: Vec<u64> = out
+            .split_whitespace()
+            .map(|w| w.parse().expect("a number"))
+            .collect();
+        let pair = |i: usize| (Duration::from_nanos(n[2 * i]), n[2 * i + 1]);
+        Sample {
+            open: pair(0),
+            call: pair(1),
+            again: pair(2),
+        }
+    }
+}
+
+/// How many times a child calls the engine; the last call's time is the warm one.
+const CALLS: usize = 5;
+
+/// Opens the engine, calls it [`CALLS`] times on `profile`, and prints the nanoseconds
+/// and new page faults of the opening, the first call and the last.
+fn child(engine: &Path, profile: &str, prefault: bool) {
+    let engine = CString::new(engine.as_os_str().as_encoded_bytes()).expect("no NUL");
+    let profile = CString::new(profile).expect("no NUL");
+    let faults = minor_faults();
+    let start = Instant::now();
+    let entry = open(&engine);
+    let open = (start.elapsed(), minor_faults() - faults);
+    if prefault {
+        fault_in_heap();
+    }
+    let call = timed_call(entry, &profile);
+    let mut again = call;
+    for _ in 1..CALLS {
+        again = timed_call(entry, &profile);
+    }
+    let steps = [open, call, again].map(|(t, f)| format!("{} {f}", t.as_nanos()));
+    println!("{}", steps.join(" "));
+}
+
+fn timed_call(entry: EngineFn, profile: &CStr) -> (Duration, u64) {
+    let mut frame: *const u8 = std::ptr::null();
+    let mut err = [0u8; 512];
+    let faults = minor_faults();
+    let start = Instant::now();
+    // SAFETY: the engine's contract: a NUL-terminated source, a writable pointer and a
+    // buffer writable for its length, all live for the call.
+    let len = unsafe { entry(profile.as_ptr(), &mut frame, err.as_mut_ptr(), err.len()) };
+    let elapsed = start.elapsed();
+    let faults = minor_faults() - faults;
+    assert!(
+        len > 0,
+        "the engine failed: {}",
+        String::from_utf8_lossy(&err)
+    );
+    (elapsed, faults)
+}
+
+/// The engine's entry point, from `dlopen` as the shim does it.
+fn open(engine: &CStr) -> EngineFn {
+    // SAFETY: a NUL-terminated path; the engine's constructors are the standard
+    // library's.
+    let handle = unsafe { libc::dlopen(engine.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL) };
+    assert!(!handle.is_null(), "dlopen failed for {engine:?}");
+    // SAFETY: a live handle and a NUL-terminated name; the library is never closed.
+    let entry = unsafe { libc::dlsym(handle, c"secshim_engine_frame_v2".as_ptr()) };
+    assert!(
+        !entry.is_null(),
+        "the engine exports no secshim_engine_frame_v2"
+    );
+    // SAFETY: the engine exports the symbol with exactly this prototype (checked at
+    // compile time in shim/engine).
+    unsafe { std::mem::transmute::<*mut libc::c_void, EngineFn>(entry) }
+}
+
+/// Grows the heap by [`PREFAULT`] bytes, writing every page, and gives it back to malloc
+/// without giving it back to the kernel.
+fn fault_in_heap() {
+    // SAFETY: mallopt only changes malloc's thresholds, before the block is taken.
+    unsafe {
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 4 * PREFAULT as i32);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 4 * PREFAULT as i32);
+    }
+    let mut block = vec![0u8; PREFAULT];
+    for page in block.chunks_mut(4096) {
+        page[0] = 1;
+    }
+    std::hint::black_box(&mut block);
+}
+
+fn minor_faults() -> u64 {
+    // SAFETY: getrusage fills the struct it is given; all-zero is a valid value.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `usage` is a valid, writable `struct rusage`.
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    u64::try_from(usage.ru_minflt).unwrap_or(0)
+}
