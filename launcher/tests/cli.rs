@@ -406,6 +406,62 @@ fn aarch64_call_under_x86_64_resolution_is_killed_as_bad_arch() {
     );
 }
 
+/// The explanation's `why:` line, without the label.
+fn why(run: &Run) -> &str {
+    let line = run.stdout.lines().find(|l| l.starts_with("why: "));
+    line.and_then(|l| l.strip_prefix("why: "))
+        .unwrap_or_else(|| panic!("no why line: {}", run.stdout))
+}
+
+#[test]
+fn an_unconditional_rule_is_the_reason_for_its_syscall() {
+    // The code merges syscalls whose tree is a bare return into one interval; the
+    // explanation still names the rule.
+    let run = on_host("explain", "default", &["read"]);
+    assert_eq!(decision(&run), "ALLOW");
+    let reason = why(&run);
+    assert!(
+        reason.starts_with("rule syscalls[0].names["),
+        "{}",
+        run.stdout
+    );
+    assert!(reason.ends_with("(read, ALLOW)"), "{}", run.stdout);
+    assert!(!run.stdout.contains("skipped"), "{}", run.stdout);
+    // A rule whose action is the bad-arch action is still a rule, and an unconditional
+    // rule decides whatever a later conditional one for the syscall says.
+    let path = scratch_file(
+        "kill-read.json",
+        r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
+            {"names": ["read"], "action": "SCMP_ACT_KILL"},
+            {"names": ["read"], "action": "SCMP_ACT_ALLOW",
+             "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_EQ"}]}]}"#,
+    );
+    let path = path.to_str().expect("a UTF-8 path");
+    let run = on_host("explain", path, &["read", "1"]);
+    assert_eq!(decision(&run), "KILL_THREAD");
+    assert_eq!(why(&run), "rule syscalls[0].names[0] (read, KILL_THREAD)");
+}
+
+#[test]
+fn a_call_of_an_abi_the_filter_lacks_is_bad_arch_even_when_that_is_the_default() {
+    let path = scratch_file(
+        "x86_64-only-kill.json",
+        r#"{"defaultAction": "SCMP_ACT_KILL", "architectures": ["SCMP_ARCH_X86_64"],
+            "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW"}]}"#,
+    );
+    let path = path.to_str().expect("a UTF-8 path");
+    let run = on_host("explain", path, &["--abi", "x32", "read"]);
+    assert_eq!(decision(&run), "KILL_THREAD");
+    assert!(
+        why(&run).starts_with("ABI not in the filter"),
+        "{}",
+        run.stdout
+    );
+    let run = on_host("explain", path, &["write"]);
+    assert_eq!(decision(&run), "KILL_THREAD");
+    assert_eq!(why(&run), "no rule: default action");
+}
+
 #[test]
 fn explain_arch_sets_the_call_abi_without_abi() {
     let run = seclaunch(&[

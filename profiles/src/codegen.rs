@@ -558,7 +558,8 @@ pub enum Origin {
     BadArch,
     /// No rule names the syscall: the default action.
     NoRule,
-    /// The syscall has rules; its argument tree decides.
+    /// The syscall has rules; its argument tree decides (a bare return when no rule for
+    /// it has conditions).
     Rules,
 }
 
@@ -583,14 +584,15 @@ pub fn origin(db: &Database, plan: &Plan, abi: Abi, nr: u32) -> Origin {
         let max = plan.stub_max.get(&mode).copied().unwrap_or_default();
         return Origin::Stub { max };
     }
+    if rules.bad_arch(nr) {
+        return Origin::BadArch;
+    }
+    // Whether the syscall has rules, not what the code does: a syscall whose tree is a
+    // bare return shares an interval with its neighbours, and its rules decide all the
+    // same.
     let trees = group_trees(db, &group);
-    let tree = trees
-        .binary_search_by_key(&nr, |(n, _)| *n)
-        .ok()
-        .map(|at| trees[at].1);
-    match rules.target(plan, nr, tree) {
-        Target::Tree(_) => Origin::Rules,
-        Target::Ret(r) if r == BAD_ARCH.ret() && r != plan.default_action.ret() => Origin::BadArch,
-        Target::Ret(_) => Origin::NoRule,
+    match trees.binary_search_by_key(&nr, |(n, _)| *n) {
+        Ok(_) => Origin::Rules,
+        Err(_) => Origin::NoRule,
     }
 }
