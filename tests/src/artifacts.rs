@@ -139,7 +139,9 @@ pub fn agent_probe() -> &'static Path {
     })
 }
 
-fn cc(output: &Path, sources: &[&Path], flags: &[&str]) -> PathBuf {
+/// Compiles `sources` with the system C compiler (`-O2 -Wall -Werror`, then `flags`)
+/// into `output`, written under a temporary name and renamed into place.
+pub fn cc(output: &Path, sources: &[&Path], flags: &[&str]) -> PathBuf {
     let partial = output.with_extension(format!("tmp{}", std::process::id()));
     let status = Command::new("cc")
         .args(["-O2", "-Wall", "-Werror", "-o"])

@@ -6,7 +6,7 @@ use std::os::fd::AsRawFd;
 use std::path::Path;
 use std::process::Command;
 
-use seclaunch_tests::artifacts::{environment_changers, probes, shim};
+use seclaunch_tests::artifacts::{cc, environment_changers, probes, shim};
 use seclaunch_tests::run::{
     clean_command, handoff_for, memfd_with, output, parse_status, scratch, sentinel_profile,
     sentinel_text, stderr, stdout, SENTINEL,
@@ -311,14 +311,11 @@ fn a_missing_engine_or_one_from_another_build_exits_125_before_main() {
          }\n",
     )
     .expect("writes the old engine's source");
-    let engine = dir.join("libsecshim_engine.so");
-    let status = Command::new("cc")
-        .args(["-O2", "-shared", "-fPIC", "-o"])
-        .arg(&engine)
-        .arg(&source)
-        .status()
-        .expect("the system C compiler runs");
-    assert!(status.success(), "cc failed for the old engine");
+    cc(
+        &dir.join("libsecshim_engine.so"),
+        &[&source],
+        &["-shared", "-fPIC"],
+    );
     let err = run("an engine of another build");
     assert!(err.contains("secshim_engine_frame_v2"), "{err}");
 }
