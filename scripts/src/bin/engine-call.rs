@@ -19,7 +19,8 @@ use std::time::{Duration, Instant};
 use seclaunch_scripts::timing::{median, micros, own_output};
 use seclaunch_tests::artifacts::release_dir;
 
-/// The engine's entry point, as the shim calls it.
+/// The engine's entry point, as the shim finds and calls it.
+const ENGINE_SYMBOL: &CStr = c"secshim_engine_frame_v2";
 type EngineFn = unsafe extern "C" fn(*const c_char, *mut *const u8, *mut u8, usize) -> isize;
 
 /// How much heap the pre-faulted variant touches before the call: more than a build
@@ -150,11 +151,8 @@ fn open(engine: &CStr) -> EngineFn {
     let handle = unsafe { libc::dlopen(engine.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL) };
     assert!(!handle.is_null(), "dlopen failed for {engine:?}");
     // SAFETY: a live handle and a NUL-terminated name; the library is never closed.
-    let entry = unsafe { libc::dlsym(handle, c"secshim_engine_frame_v2".as_ptr()) };
-    assert!(
-        !entry.is_null(),
-        "the engine exports no secshim_engine_frame_v2"
-    );
+    let entry = unsafe { libc::dlsym(handle, ENGINE_SYMBOL.as_ptr()) };
+    assert!(!entry.is_null(), "the engine exports no {ENGINE_SYMBOL:?}");
     // SAFETY: the engine exports the symbol with exactly this prototype (checked at
     // compile time in shim/engine).
     unsafe { std::mem::transmute::<*mut libc::c_void, EngineFn>(entry) }
