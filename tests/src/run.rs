@@ -10,12 +10,61 @@ use profiles::{build, Options, DEFAULT_PROFILE};
 /// its own, so a 199 can only come from the filter.
 pub const SENTINEL: i32 = 199;
 
-/// A scratch directory for one test, removed and made anew.
-pub fn scratch(name: &str) -> PathBuf {
+/// Keeps every test's scratch directory when set to `1`, for reading what passing
+/// tests left.
+pub const KEEP_SCRATCH_VAR: &str = "SECLAUNCH_KEEP_SCRATCH";
+
+/// A scratch directory for one test, removed and made anew; see [`Scratch`].
+pub fn scratch(name: &str) -> Scratch {
     let dir = std::env::temp_dir().join(format!("seclaunch-e2e-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("creates the scratch directory");
-    dir
+    Scratch { dir }
+}
+
+/// A test's scratch directory, removed when the test passes. A failing test keeps it,
+/// so that what its processes wrote can be read; so does every test when
+/// [`KEEP_SCRATCH_VAR`] is `1`.
+#[derive(Debug)]
+pub struct Scratch {
+    dir: PathBuf,
+}
+
+impl Scratch {
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+}
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+
+    fn deref(&self) -> &Path {
+        &self.dir
+    }
+}
+
+impl AsRef<Path> for Scratch {
+    fn as_ref(&self) -> &Path {
+        &self.dir
+    }
+}
+
+impl AsRef<std::ffi::OsStr> for Scratch {
+    fn as_ref(&self) -> &std::ffi::OsStr {
+        self.dir.as_os_str()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let keep = std::thread::panicking()
+            || std::env::var_os(KEEP_SCRATCH_VAR).is_some_and(|v| v == "1");
+        if !keep {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
 }
 
 /// The embedded default with `defaultErrnoRet` 199.
@@ -143,4 +192,31 @@ pub fn setuid_nobody_copy(dir: &Path, program: &Path) -> Option<PathBuf> {
     let mode = std::fs::Permissions::from_mode(0o4755);
     std::fs::set_permissions(&copy, mode).expect("makes it setuid");
     Some(copy)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_passing_tests_scratch_directory_is_removed() {
+        let scratch = scratch("scratch-removed");
+        let dir = scratch.path().to_path_buf();
+        std::fs::write(dir.join("left"), "x").unwrap();
+        drop(scratch);
+        assert!(!dir.exists(), "{} is still there", dir.display());
+    }
+
+    #[test]
+    fn a_failing_tests_scratch_directory_is_kept() {
+        let dir =
+            std::env::temp_dir().join(format!("seclaunch-e2e-{}-scratch-kept", std::process::id()));
+        let failed = std::panic::catch_unwind(|| {
+            let _scratch = scratch("scratch-kept");
+            panic!("the test fails");
+        });
+        assert!(failed.is_err());
+        assert!(dir.is_dir(), "{} was removed", dir.display());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -245,7 +245,6 @@ fn the_agent_gets_the_state_and_the_listener_and_answers_the_program() {
         "{:?} from {pid}",
         seen.pids
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -263,7 +262,6 @@ fn a_dead_agent_leaves_the_notified_calls_enosys_and_the_program_runs_on() {
         "pid={pid} getppid=-1/{enosys} uname=-1/{enosys} getuid=-1/{enosys} geteuid={uid}\n"
     );
     assert_eq!(stdout(&output), want);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -286,7 +284,6 @@ fn no_agent_listening_fails_with_125_before_the_program_runs() {
         assert_refused(&output, "seclaunch: ", &wants);
         assert!(!marker.exists(), "the program ran");
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -305,7 +302,6 @@ fn a_profile_notifying_a_call_of_the_handover_is_refused_with_its_location() {
         assert_refused(&output, "seclaunch: ", &[&location]);
         assert!(!marker.exists(), "the program ran");
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -344,7 +340,6 @@ fn preload_and_report_are_refused_and_auto_picks_exec() {
         text.contains(&format!("agent: {}\n", socket.display())),
         "{text}"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -366,5 +361,4 @@ fn the_shim_alone_refuses_a_profile_with_an_agent() {
     ];
     assert_refused(&output, "secshim: ", &wants);
     assert!(!marker.exists(), "the program ran");
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -10,7 +10,7 @@ use std::process::{Command, Output};
 use seclaunch_tests::artifacts::{
     full_launcher, launch_state_probes, launcher, probes, release_dir, shim,
 };
-use seclaunch_tests::run::{clean_command, output, scratch, stderr, stdout};
+use seclaunch_tests::run::{clean_command, output, scratch, stderr, stdout, Scratch};
 
 /// A launch, and whether the fast start makes it itself.
 struct Case {
@@ -56,8 +56,9 @@ const SETRESGID: &[&str] = &[
     "import os, sys\nos.setresgid(65534, 0, 0)\nos.execv(sys.argv[1], sys.argv[1:])",
 ];
 
-/// The launches tried, with their files in the scratch directory `scratch_name`.
-fn cases(scratch_name: &str) -> Vec<Case> {
+/// The launches tried, with their files in the scratch directory `scratch_name`, which
+/// goes when the returned guard drops.
+fn cases(scratch_name: &str) -> (Scratch, Vec<Case>) {
     let (dynamic, fixed) = launch_state_probes();
     let (dynamic, fixed) = (dynamic.display().to_string(), fixed.display().to_string());
     let (d, f) = (dynamic.as_str(), fixed.as_str());
@@ -84,7 +85,7 @@ fn cases(scratch_name: &str) -> Vec<Case> {
     with_preload.env = vec![("LD_PRELOAD", probes().early_thread.display().to_string())];
     let mut with_variable = case("a variable of seclaunch's", &[], &[d], false);
     with_variable.env = vec![("SECLAUNCH_PROFILE", "default".to_string())];
-    vec![
+    let cases = vec![
         case(
             "a dynamic program found on PATH, preloaded",
             &[],
@@ -172,7 +173,8 @@ fn cases(scratch_name: &str) -> Vec<Case> {
         case("a missing program", &[], &["/nonexistent/program"], false),
         case("a directory", &[], &["/tmp"], false),
         with_variable,
-    ]
+    ];
+    (dir, cases)
 }
 
 /// The dynamic probe's file name, which `PATH` finds in [`probe_dir`].
@@ -223,7 +225,8 @@ fn assert_same(what: &str, fast: &Output, full: &Output) {
 
 #[test]
 fn every_launch_through_the_fast_start_ends_as_under_the_full_launcher() {
-    for case in cases("front-cases") {
+    let (_dir, cases) = cases("front-cases");
+    for case in cases {
         let fast = output(&mut command(&launcher(), &case));
         let full = output(&mut command(&full_launcher(), &case));
         if case.fast {
@@ -246,7 +249,7 @@ fn every_launch_through_the_fast_start_ends_as_under_the_full_launcher() {
 }
 
 /// The fast start and the shim, without the full launcher beside them.
-fn alone(name: &str) -> PathBuf {
+fn alone(name: &str) -> Scratch {
     let dir = scratch(name);
     std::fs::copy(launcher(), dir.join("seclaunch")).expect("copies the fast start");
     std::fs::copy(shim(), dir.join("libsecshim.so")).expect("copies the shim");
@@ -260,7 +263,8 @@ fn without_the_full_launcher_only_the_fast_starts_launches_run() {
         "seclaunch: {}: cannot run the full launcher: not found\n",
         dir.join("seclaunch-full").display()
     );
-    for case in cases("front-alone-cases") {
+    let (_dir, cases) = cases("front-alone-cases");
+    for case in cases {
         let out = output(&mut command(&dir.join("seclaunch"), &case));
         if case.fast {
             assert_eq!(
@@ -287,7 +291,6 @@ fn without_the_full_launcher_only_the_fast_starts_launches_run() {
             assert_eq!(stderr(&out), missing, "{}", case.what);
         }
     }
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

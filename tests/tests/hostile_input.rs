@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use seclaunch_tests::artifacts::{launcher, probes, shim};
 use seclaunch_tests::fuzz_checks;
-use seclaunch_tests::run::{clean_command, output, stderr};
+use seclaunch_tests::run::{clean_command, output, scratch, stderr};
 
 /// Profiles Docker accepts: repeated architectures, and invalid UTF-8, which Go's
 /// decoder turns into U+FFFD.
@@ -47,8 +47,7 @@ fn the_launcher_refuses_each_hostile_profile_with_one_line_or_accepts_it_as_dock
 
 #[test]
 fn the_shim_refuses_each_hostile_profile_before_main() {
-    let dir = std::env::temp_dir().join(format!("seclaunch-hostile-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("hostile");
     let mark = dir.join("main-ran");
     for path in hostile() {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
@@ -70,7 +69,6 @@ fn the_shim_refuses_each_hostile_profile_before_main() {
         assert_eq!(err.lines().count(), 1, "{name}: {err}");
         assert!(!mark.exists(), "{name}: main ran");
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// The inputs of a `fuzz/seeds/*.seeds` file (see `scripts/fuzz-seeds.py`).

@@ -8,7 +8,7 @@ use std::process::Output;
 use profiles::json::{read, InvalidUtf8, Value};
 use profiles::{build, Options, DEFAULT_PROFILE};
 use seclaunch_tests::artifacts::{launcher, record_probes};
-use seclaunch_tests::run::{clean_command, output, scratch, stderr, stdout};
+use seclaunch_tests::run::{clean_command, output, scratch, stderr, stdout, Scratch};
 
 /// `seclaunch record -o OUT EXTRA... -- PROGRAM ARGS...`, which must succeed with the
 /// program's own status.
@@ -39,8 +39,9 @@ fn replay(profile: &Path, mode: &str, program: &[&str]) -> Output {
 }
 
 /// Records `program`, then checks that it prints the same and ends the same under the
-/// profile, in both modes where it can be preloaded, as without any filter.
-fn records_and_replays(name: &str, program: &[&str], modes: &[&str]) -> PathBuf {
+/// profile, in both modes where it can be preloaded, as without any filter. Returns the
+/// profile and the scratch directory that holds it, which goes when the guard drops.
+fn records_and_replays(name: &str, program: &[&str], modes: &[&str]) -> (Scratch, PathBuf) {
     let dir = scratch(name);
     let profile = dir.join("recorded.json");
     let expected = unfiltered(program);
@@ -56,7 +57,7 @@ fn records_and_replays(name: &str, program: &[&str], modes: &[&str]) -> PathBuf 
     for mode in modes {
         replays_as_unfiltered(&profile, mode, program, &expected);
     }
-    profile
+    (dir, profile)
 }
 
 /// The program prints the same and ends the same under `profile` in `mode` as it did
@@ -145,7 +146,7 @@ fn a_shell_pipeline_runs_again_under_its_recording() {
 
 #[test]
 fn a_threaded_program_runs_again_and_its_constrained_arguments_are_kept() {
-    let profile = records_and_replays("threads", &[probe(), "plain"], &["preload", "exec"]);
+    let (_dir, profile) = records_and_replays("threads", &[probe(), "plain"], &["preload", "exec"]);
     let text = std::fs::read_to_string(&profile).expect("reads the profile");
     // personality(0xffffffff) and socket(AF_UNIX) as exact values; clone3 by name.
     let personality = r#""names": ["personality"]"#;
