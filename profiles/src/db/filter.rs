@@ -217,8 +217,8 @@ impl Entry {
 
 /// Where an unconditional rule went on the fast path.
 pub(super) enum Fresh {
-    /// Under this number, which had no entry yet.
-    Number(u32),
+    /// Under this key, which had no entry yet.
+    Filed(SysKey),
     /// Nowhere on this ABI.
     Skipped,
     /// Not without the general path.
@@ -304,24 +304,24 @@ impl Filter {
     }
 
     /// Files an unconditional rule for `name` the way [`super::Database`]'s fast path
-    /// can: under a real number no entry has yet (what `db_rule_add` does for a
-    /// syscall's first rule without conditions), or nowhere (i386 drops pseudo numbers).
-    /// `number` is the name's on this ABI. Multiplexed calls, pseudo numbers that are
-    /// filed, and numbers with an entry take the general path, and change nothing here.
-    pub(super) fn file_fresh(&mut self, name: &str, number: Option<u32>, action: Action) -> Fresh {
+    /// can: what [`Filter::add_rule`] does with a rule without conditions when `direct`
+    /// (the name's number on this ABI, or its pseudo number) has no entry yet, which is
+    /// to create one, or, for a pseudo number on i386, nothing. Multiplexed calls and
+    /// keys with an entry take the general path, and change nothing here.
+    pub(super) fn file_fresh(&mut self, name: &str, direct: SysKey, action: Action) -> Fresh {
         if multiplexer(self.abi, name).is_some() {
             return Fresh::Taken;
         }
-        match number {
-            Some(nr) => match self.entries.entry(SysKey::Nr(nr)) {
-                hash_map::Entry::Vacant(vacant) => {
-                    vacant.insert(Entry::unconditional(action));
-                    Fresh::Number(nr)
-                }
-                hash_map::Entry::Occupied(_) => Fresh::Taken,
-            },
-            None if self.abi == Abi::X86 => Fresh::Skipped,
-            None => Fresh::Taken,
+        if matches!(direct, SysKey::Pseudo(_)) && self.abi == Abi::X86 {
+            return Fresh::Skipped;
+        }
+        match self.entries.entry(direct) {
+            // `Entry::first` of a rule without conditions.
+            hash_map::Entry::Vacant(vacant) => {
+                vacant.insert(Entry::unconditional(action));
+                Fresh::Filed(direct)
+            }
+            hash_map::Entry::Occupied(_) => Fresh::Taken,
         }
     }
 

@@ -352,20 +352,37 @@ impl Database {
         for (slot, filter) in numbers.iter_mut().zip(&self.filters) {
             *slot = number(filter.abi);
         }
-        if args.iter().all(Option::is_none) && self.add_fresh(name, &numbers, action) {
-            self.trees = OnceLock::new();
-            return Ok(());
+        // Whether a filter lacks the name, i386 counted or not: a pseudo number is given
+        // only where a filter would file one, so that names are numbered in the same order
+        // on both paths.
+        let lacking = |filters: &[Filter], with_x86: bool| {
+            let gap = |(number, filter): (&Option<u32>, &Filter)| {
+                number.is_none() && (with_x86 || filter.abi != Abi::X86)
+            };
+            numbers.iter().zip(filters).any(gap)
+        };
+        let keys = |pseudo: u32| numbers.map(|n| n.map_or(SysKey::Pseudo(pseudo), SysKey::Nr));
+        if args.iter().all(Option::is_none) {
+            // i386 files no pseudo number on this path (see `Filter::file_fresh`).
+            let pseudo = if lacking(&self.filters, false) {
+                self.pseudo_number(name, syscall)
+            } else {
+                0
+            };
+            if self.add_fresh(name, &keys(pseudo), action) {
+                self.trees = OnceLock::new();
+                return Ok(());
+            }
         }
-        let lacking = numbers.iter().take(self.filters.len()).any(Option::is_none);
-        let pseudo = if lacking {
+        let pseudo = if lacking(&self.filters, true) {
             self.pseudo_number(name, syscall)
         } else {
             0
         };
+        let keys = keys(pseudo);
         let journal = &mut self.journal;
         for (index, filter) in self.filters.iter_mut().enumerate() {
-            let direct = numbers[index].map_or(SysKey::Pseudo(pseudo), SysKey::Nr);
-            let added = filter.add_rule(index, name, direct, action, &args, journal);
+            let added = filter.add_rule(index, name, keys[index], action, &args, journal);
             if let Err(failure) = added {
                 let abi = filter.abi;
                 journal.roll_back(&mut self.filters);
@@ -394,20 +411,21 @@ impl Database {
     }
 
     /// Files an unconditional rule for a syscall that no ABI has an entry for yet, which
-    /// cannot fail and needs no journal: most of a profile's rules. `numbers` are the
-    /// name's, filter by filter. `false`, having changed nothing, when the rule needs the
-    /// general path.
-    fn add_fresh(&mut self, name: &str, numbers: &[Option<u32>], action: Action) -> bool {
+    /// cannot fail and needs no journal: most of a profile's rules, including the names
+    /// an ABI lacks, which it files under their pseudo number. `keys` are the name's,
+    /// filter by filter. `false`, having changed nothing, when the rule needs the general
+    /// path.
+    fn add_fresh(&mut self, name: &str, keys: &[SysKey], action: Action) -> bool {
         let mut filed = [None; Abi::ALL.len()];
-        for (index, number) in numbers.iter().enumerate().take(self.filters.len()) {
-            match self.filters[index].file_fresh(name, *number, action) {
-                Fresh::Number(nr) => filed[index] = Some(nr),
+        for (index, key) in keys.iter().enumerate().take(self.filters.len()) {
+            match self.filters[index].file_fresh(name, *key, action) {
+                Fresh::Filed(key) => filed[index] = Some(key),
                 Fresh::Skipped => {}
                 Fresh::Taken => {
                     // Undo what the earlier ABIs filed: the rule takes the general path.
-                    for (filter, nr) in self.filters.iter_mut().zip(&filed).take(index) {
-                        if let Some(nr) = nr {
-                            filter.entries.remove(&SysKey::Nr(*nr));
+                    for (filter, key) in self.filters.iter_mut().zip(&filed).take(index) {
+                        if let Some(key) = key {
+                            filter.entries.remove(key);
                         }
                     }
                     return false;
