@@ -407,6 +407,50 @@ fn below_a_filter_that_kills_prctl_children_start_without_asking_prctl() {
 }
 
 #[test]
+fn the_embedded_default_writes_its_marker_over_the_preload_entry() {
+    // With no request string to reuse, the marker takes the place of `LD_PRELOAD` when
+    // that named the shim alone, by a path as long as the marker's entry: the kernel's
+    // copy of the environment shows it there.
+    let out = output(
+        clean_command(&probes().probe)
+            .env("LD_PRELOAD", shim())
+            .arg("env"),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(!text.contains("LD_PRELOAD="), "{text}");
+    let marked = text.lines().any(|l| l.starts_with("env SECLAUNCH_ACTIVE="));
+    assert!(marked, "{text}");
+    assert!(text.contains("initial-env SECLAUNCH_ACTIVE="), "{text}");
+}
+
+#[test]
+fn a_preload_entry_too_short_for_the_marker_is_blanked_and_the_marker_set() {
+    // `LD_PRELOAD=libsecshim.so`, found through the loader's search path, has no room
+    // for the marker: the entry is blanked and the marker set in the environment.
+    let dist = shim().parent().expect("the shim's directory").to_path_buf();
+    let out = output(
+        clean_command(&probes().probe)
+            .env("LD_PRELOAD", "libsecshim.so")
+            .env("LD_LIBRARY_PATH", &dist)
+            .arg("env"),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(!text.contains("LD_PRELOAD="), "{text}");
+    let marked = text.lines().any(|l| l.starts_with("env SECLAUNCH_ACTIVE="));
+    assert!(marked, "{text}");
+    assert!(!text.contains("initial-env SECLAUNCH_ACTIVE="), "{text}");
+    let status = status_of(
+        clean_command(&probes().probe)
+            .env("LD_PRELOAD", "libsecshim.so")
+            .env("LD_LIBRARY_PATH", &dist)
+            .arg("status"),
+    );
+    assert_eq!((status.0, status.1), (2, 1), "{status:?}");
+}
+
+#[test]
 fn below_the_default_profile_the_marker_allows_the_cheap_query() {
     let out = output(
         clean_command(&probes().probe)
