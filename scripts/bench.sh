@@ -3,7 +3,8 @@
 # medians and of ratios to baselines measured in the same run:
 #   1. kernel cost per syscall under each filter (syscall-cost)
 #   2. process start-up, and attaching the filter (startup)
-#   3. the shim's engine: opening it and its call, in fresh processes (engine-call)
+#   3. the shim's engine: opening it, its call, and a build's steps, in fresh processes
+#      (engine-call)
 #   4. building the filter from JSON (build-time)
 #   5. fork/exec-heavy workloads (workload)
 #   6. filter shape: length, mean and worst executed instructions (filter-shape)

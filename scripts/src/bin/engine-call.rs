@@ -10,6 +10,11 @@
 //!   malloc first), which shows what the kernel's providing fresh heap pages costs;
 //! - the fifth call in the same process, with caches and heap warm from the others.
 //!
+//! A second table splits a build of the same file into its steps, also in fresh
+//! processes: `profiles` as this program links it (the engine's code, in another
+//! binary), each step's input freed once the step is done. `build_filter` frees the
+//! rules earlier, between filing and code generation, which the public steps cannot.
+//!
 //! Usage: `engine-call [--quick]`.
 
 use std::ffi::{c_char, CStr, CString};
@@ -35,6 +40,12 @@ fn main() {
             return;
         }
     }
+    if let [_, flag, profile] = args.as_slice() {
+        if flag == "--steps" {
+            steps_child(Path::new(profile));
+            return;
+        }
+    }
     let runs = if args.iter().any(|a| a == "--quick") {
         10
     } else {
@@ -48,7 +59,10 @@ fn main() {
     // Plain and pre-faulted children alternate, so a noisy stretch hits both alike.
     let mut plain = Vec::new();
     let mut prefaulted = Vec::new();
+    let mut steps = Vec::new();
     for _ in 0..runs {
+        let out = own_output(["--steps".as_ref(), profile.as_os_str()]);
+        steps.push(parse_numbers(&out));
         for (mode, into) in [("plain", &mut plain), ("prefault", &mut prefaulted)] {
             let out = own_output([
                 "--child".as_ref(),
@@ -77,6 +91,72 @@ fn main() {
     });
     row("its fifth call in the process", &plain, |s| s.again);
     println!();
+    println!("### A build of the same file, step by step, in a fresh process ({runs} processes)\n");
+    println!("| step | median µs | new pages |");
+    println!("|---|---:|---:|");
+    for (i, name) in STEPS.iter().enumerate() {
+        let mut times: Vec<Duration> = steps
+            .iter()
+            .map(|s| Duration::from_nanos(s[2 * i]))
+            .collect();
+        let mut faults: Vec<u64> = steps.iter().map(|s| s[2 * i + 1]).collect();
+        faults.sort_unstable();
+        let faults = faults[faults.len() / 2];
+        println!("| {name} | {:.0} | {faults} |", micros(median(&mut times)));
+    }
+    println!();
+}
+
+/// The steps [`steps_child`] times, as the table names them.
+const STEPS: [&str; 6] = [
+    "read the file",
+    "the host's options (kernel release, capabilities)",
+    "parse",
+    "resolve",
+    "compile: file the rules, emulate libseccomp's program, generate",
+    "encode the frame",
+];
+
+/// Builds `profile` step by step and prints the nanoseconds and new page faults of
+/// each step in [`STEPS`].
+fn steps_child(profile: &Path) {
+    let mut out = Vec::new();
+    let mut step = |start: Instant, faults: u64| {
+        out.push(format!(
+            "{} {}",
+            start.elapsed().as_nanos(),
+            minor_faults() - faults
+        ));
+        (Instant::now(), minor_faults())
+    };
+    let (start, faults) = (Instant::now(), minor_faults());
+    let bytes = std::fs::read(profile).expect("reads the profile");
+    let (start, faults) = step(start, faults);
+    let options = profiles::Options::for_this_host();
+    let (start, faults) = step(start, faults);
+    let parsed = profiles::parse::parse_profile(&bytes, &Default::default()).expect("parses");
+    drop(bytes);
+    let (start, faults) = step(start, faults);
+    let resolution = profiles::resolve::resolve(&parsed.profile, parsed.format, &options.resolve)
+        .expect("resolves");
+    drop(parsed);
+    let (start, faults) = step(start, faults);
+    let profiles::resolve::Resolution::Filter(mut resolved) = resolution else {
+        panic!("Docker's default is a filter");
+    };
+    let compiled = profiles::compile::compile(&resolved, false).expect("compiles");
+    resolved.rules = Vec::new();
+    let (start, faults) = step(start, faults);
+    let frame = profiles::frame::of(&resolved, &compiled).expect("encodes");
+    step(start, faults);
+    std::hint::black_box(frame);
+    println!("{}", out.join(" "));
+}
+
+fn parse_numbers(out: &str) -> Vec<u64> {
+    out.split_whitespace()
+        .map(|w| w.parse().expect("a number"))
+        .collect()
 }
 
 /// One child's times and new page counts.
@@ -89,10 +169,7 @@ struct Sample {
 impl Sample {
     /// Six numbers: nanoseconds and page faults for each step.
     fn parse(out: &str) -> Sample {
-        let n: Vec<u64> = out
-            .split_whitespace()
-            .map(|w| w.parse().expect("a number"))
-            .collect();
+        let n = parse_numbers(out);
         let pair = |i: usize| (Duration::from_nanos(n[2 * i]), n[2 * i + 1]);
         Sample {
             open: pair(0),
