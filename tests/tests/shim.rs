@@ -2,6 +2,7 @@
 //! python3 and a threaded program, under the embedded default with a sentinel errno.
 #![cfg(target_arch = "x86_64")]
 
+use std::ffi::OsStr;
 use std::os::fd::AsRawFd;
 use std::path::Path;
 use std::process::Command;
@@ -406,47 +407,49 @@ fn below_a_filter_that_kills_prctl_children_start_without_asking_prctl() {
     assert_eq!(status, (2, 1, 1, SENTINEL));
 }
 
-#[test]
-fn the_embedded_default_writes_its_marker_over_the_preload_entry() {
-    // With no request string to reuse, the marker takes the place of `LD_PRELOAD` when
-    // that named the shim alone, by a path as long as the marker's entry: the kernel's
-    // copy of the environment shows it there.
-    let out = output(
-        clean_command(&probes().probe)
-            .env("LD_PRELOAD", shim())
-            .arg("env"),
-    );
+/// The probe, preloading the shim as `preload`, the loader searching `library_path` too
+/// when given.
+fn preloading(preload: &OsStr, library_path: Option<&Path>) -> Command {
+    let mut command = clean_command(&probes().probe);
+    command.env("LD_PRELOAD", preload);
+    if let Some(dir) = library_path {
+        command.env("LD_LIBRARY_PATH", dir);
+    }
+    command
+}
+
+/// Runs the probe's `env` under `command`, checks that `LD_PRELOAD` is gone and the
+/// marker set, and says whether the kernel's copy of the environment shows the marker.
+fn marker_in_initial_env(command: &mut Command) -> bool {
+    let out = output(command.arg("env"));
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(!text.contains("LD_PRELOAD="), "{text}");
     let marked = text.lines().any(|l| l.starts_with("env SECLAUNCH_ACTIVE="));
     assert!(marked, "{text}");
-    assert!(text.contains("initial-env SECLAUNCH_ACTIVE="), "{text}");
+    text.contains("initial-env SECLAUNCH_ACTIVE=")
+}
+
+#[test]
+fn the_embedded_default_writes_its_marker_over_the_preload_entry() {
+    // With no request string to reuse, the marker takes the place of `LD_PRELOAD` when
+    // that named the shim alone, by a path as long as the marker's entry: the kernel's
+    // copy of the environment shows it there.
+    assert!(marker_in_initial_env(&mut preloading(
+        shim().as_os_str(),
+        None
+    )));
 }
 
 #[test]
 fn a_preload_entry_too_short_for_the_marker_is_blanked_and_the_marker_set() {
     // `LD_PRELOAD=libsecshim.so`, found through the loader's search path, has no room
     // for the marker: the entry is blanked and the marker set in the environment.
-    let dist = shim().parent().expect("the shim's directory").to_path_buf();
-    let out = output(
-        clean_command(&probes().probe)
-            .env("LD_PRELOAD", "libsecshim.so")
-            .env("LD_LIBRARY_PATH", &dist)
-            .arg("env"),
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
-    let text = stdout(&out);
-    assert!(!text.contains("LD_PRELOAD="), "{text}");
-    let marked = text.lines().any(|l| l.starts_with("env SECLAUNCH_ACTIVE="));
-    assert!(marked, "{text}");
-    assert!(!text.contains("initial-env SECLAUNCH_ACTIVE="), "{text}");
-    let status = status_of(
-        clean_command(&probes().probe)
-            .env("LD_PRELOAD", "libsecshim.so")
-            .env("LD_LIBRARY_PATH", &dist)
-            .arg("status"),
-    );
+    let shim = shim();
+    let dist = shim.parent();
+    let bare = OsStr::new("libsecshim.so");
+    assert!(!marker_in_initial_env(&mut preloading(bare, dist)));
+    let status = status_of(preloading(bare, dist).arg("status"));
     assert_eq!((status.0, status.1), (2, 1), "{status:?}");
 }
 
