@@ -204,8 +204,9 @@ pub struct Database {
     /// What the rule being added changed, to undo it if an ABI refuses the rule; empty
     /// between rules.
     journal: Journal,
-    /// The pseudo number given to each name the tables do not know that was filed
-    /// under one.
+    /// The pseudo number given to each name the tables do not know, once a rule for it
+    /// needed one (a rule that then failed keeps its number; their order decides
+    /// nothing).
     pseudo: HashMap<Box<str>, u32>,
 }
 
@@ -352,9 +353,10 @@ impl Database {
         for (slot, filter) in numbers.iter_mut().zip(&self.filters) {
             *slot = number(filter.abi);
         }
-        // Whether a filter lacks the name, i386 counted or not: a pseudo number is given
-        // only where a filter would file one, so that names are numbered in the same order
-        // on both paths.
+        // Whether a filter lacks the name, i386 counted or not. The fast path numbers a
+        // name only when a filter other than i386's lacks it (i386 files no pseudo number
+        // there), the general path whenever one does: as before the fast path took such
+        // names, so unknown names are numbered in the same order.
         let lacking = |filters: &[Filter], with_x86: bool| {
             let gap = |(number, filter): (&Option<u32>, &Filter)| {
                 number.is_none() && (with_x86 || filter.abi != Abi::X86)

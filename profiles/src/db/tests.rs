@@ -25,6 +25,8 @@ fn numbers(abi: Abi, name: &str) -> Option<u32> {
         ("socketcall", [None, Some(102), None, None, None]),
         ("chown32", [None, Some(212), None, None, Some(212)]),
         ("mmap2", [None, Some(192), None, None, Some(192)]),
+        // i386 has fstatat64 instead; not a multiplexed call.
+        ("newfstatat", [Some(262), None, Some(262), Some(79), None]),
     ];
     let column = match abi {
         Abi::X86_64 => 0,
@@ -545,4 +547,25 @@ fn numbers_are_sorted_whether_close_together_or_spread() {
     assert_eq!(sorted_by_number(Vec::<(u32, char)>::new()), []);
     let extremes = vec![(u32::MAX, 'x'), (0, 'y')];
     assert_eq!(sorted_by_number(extremes), [(0, 'y'), (u32::MAX, 'x')]);
+}
+
+#[test]
+fn i386_files_no_pseudo_number_for_an_unconditional_rule() {
+    // Filed, the pseudo entry would be the first syscall checked (an unconditional
+    // entry outranks personality's chain) and i386 would lose the syscall number.
+    let allow_1 = cond(0, CmpOp::Eq, 1);
+    let mut i386 = db(&[Abi::X86]);
+    i386.add_rule("personality", Action::Allow, &[allow_1])
+        .unwrap();
+    i386.add_rule("newfstatat", Action::Allow, &[]).unwrap();
+    assert!(!i386.loses_syscall_number(Abi::X86));
+    assert_eq!(i386.decide(Abi::X86, 136, &a0(1)), Some(Action::Allow));
+    // x86_64 lacks chown32 and files it under its pseudo number: with x32 beside it,
+    // that entry comes first and the number is lost, as libseccomp loses it.
+    let mut amd64 = db(&[Abi::X86_64, Abi::X32]);
+    amd64
+        .add_rule("personality", Action::Allow, &[allow_1])
+        .unwrap();
+    amd64.add_rule("chown32", Action::Allow, &[]).unwrap();
+    assert!(amd64.loses_syscall_number(Abi::X86_64));
 }
