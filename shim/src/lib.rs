@@ -402,11 +402,13 @@ fn mark_installed(marker: Marker) -> Result<(), Failure<'static>> {
 enum Preload {
     /// It named the shim alone, and is left in place for the caller to reuse or erase.
     Spare,
-    /// It is as it should be for the children: absent, or without the shim.
+    /// Nothing is left to do: it is absent, holds the other libraries alone, or stays
+    /// as it was (a list too long to rewrite, or no memory to set it).
     Done,
 }
 
-/// Takes the shim out of `LD_PRELOAD`, keeping the other libraries in their order.
+/// Takes the shim out of `LD_PRELOAD`, keeping the other libraries in their order; when
+/// the shim was alone in it, leaves the removal to the caller ([`Preload::Spare`]).
 /// Children inherit the filter whether or not they load the shim, and loading it costs
 /// each of them as much as any preload does (about 7% of starting `/bin/true`); below
 /// the filter it would only find the filter in force. A list too long for the buffer

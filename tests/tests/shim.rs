@@ -418,27 +418,33 @@ fn preloading(preload: &OsStr, library_path: Option<&Path>) -> Command {
     command
 }
 
-/// Runs the probe's `env` under `command`, checks that `LD_PRELOAD` is gone and the
-/// marker set, and says whether the kernel's copy of the environment shows the marker.
-fn marker_in_initial_env(command: &mut Command) -> bool {
+/// Runs the probe's `env` under `command` and checks that `LD_PRELOAD` is gone. Returns
+/// the marker the environment holds, and the one the kernel's copy of it shows, if any.
+fn markers(command: &mut Command) -> (String, Option<String>) {
     let out = output(command.arg("env"));
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(!text.contains("LD_PRELOAD="), "{text}");
-    let marked = text.lines().any(|l| l.starts_with("env SECLAUNCH_ACTIVE="));
-    assert!(marked, "{text}");
-    text.contains("initial-env SECLAUNCH_ACTIVE=")
+    let value = |prefix: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .map(str::to_string)
+    };
+    let marker = value("env SECLAUNCH_ACTIVE=").unwrap_or_else(|| panic!("no marker: {text}"));
+    (marker, value("initial-env SECLAUNCH_ACTIVE="))
 }
 
 #[test]
 fn the_embedded_default_writes_its_marker_over_the_preload_entry() {
     // With no request string to reuse, the marker takes the place of `LD_PRELOAD` when
-    // that named the shim alone, by a path as long as the marker's entry: the kernel's
-    // copy of the environment shows it there.
-    assert!(marker_in_initial_env(&mut preloading(
-        shim().as_os_str(),
-        None
-    )));
+    // that named the shim alone, by a path long enough for the marker's entry (24
+    // characters always are): the kernel's copy of the environment shows it there.
+    let dir = scratch("marker-over-preload");
+    let copy = dir.join("libsecshim.so");
+    std::fs::copy(shim(), &copy).expect("copies the shim");
+    assert!(copy.as_os_str().len() >= 24, "{}", copy.display());
+    let (marker, initial) = markers(&mut preloading(copy.as_os_str(), None));
+    assert_eq!(initial.as_deref(), Some(marker.as_str()));
 }
 
 #[test]
@@ -448,7 +454,8 @@ fn a_preload_entry_too_short_for_the_marker_is_blanked_and_the_marker_set() {
     let shim = shim();
     let dist = shim.parent();
     let bare = OsStr::new("libsecshim.so");
-    assert!(!marker_in_initial_env(&mut preloading(bare, dist)));
+    let (_, initial) = markers(&mut preloading(bare, dist));
+    assert_eq!(initial, None);
     let status = status_of(preloading(bare, dist).arg("status"));
     assert_eq!((status.0, status.1), (2, 1), "{status:?}");
 }
