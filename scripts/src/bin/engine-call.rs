@@ -15,14 +15,21 @@
 //! binary), each step's input freed once the step is done. `build_filter` frees the
 //! rules earlier, between filing and code generation, which the public steps cannot.
 //!
+//! A third table follows both first-install paths inside `/bin/true`, the process the
+//! shim really runs in, whose C library and heap nothing has warmed: a C preload
+//! (`scripts/c/json-path-steps.c`) does the shim's steps, the engine's or the
+//! handoff's, and times each, and this program times the fork and the wait around it
+//! on the same clock, so the table also shows what the program's exit costs.
+//!
 //! Usage: `engine-call [--quick]`.
 
 use std::ffi::{c_char, CStr, CString};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use seclaunch_scripts::timing::{median, micros, own_output};
-use seclaunch_tests::artifacts::release_dir;
+use seclaunch_scripts::timing::{median, micros, own_output, ratio};
+use seclaunch_tests::artifacts::{cc, release_dir};
+use seclaunch_tests::run::clean_command;
 
 /// The engine's entry point, as the shim finds and calls it.
 const ENGINE_SYMBOL: &CStr = c"secshim_engine_frame_v2";
@@ -73,7 +80,6 @@ fn main() {
             into.push(Sample::parse(&out));
         }
     }
-    let _ = std::fs::remove_dir_all(&work);
     println!("### The shim's engine, in a fresh process ({runs} processes each)\n");
     println!("| step | median µs | new pages |");
     println!("|---|---:|---:|");
@@ -105,6 +111,9 @@ fn main() {
         println!("| {name} | {:.0} | {faults} |", micros(median(&mut times)));
     }
     println!();
+    let mut warm: Vec<Duration> = plain.iter().map(|s| s.again.0).collect();
+    in_process_steps(runs, &engine, &profile, &work, median(&mut warm));
+    let _ = std::fs::remove_dir_all(&work);
 }
 
 /// The steps [`steps_child`] times, as the table names them.
@@ -116,6 +125,139 @@ const STEPS: [&str; 6] = [
     "compile: file the rules, emulate libseccomp's program, generate",
     "encode the frame",
 ];
+
+/// The steps [`in_process_steps`] times, as its table names them.
+const PATH_STEPS: [&str; 6] = [
+    "fork and exec, up to the preload's constructor",
+    "`dlopen` of the engine",
+    "the engine's call (JSON), or reading the program (handoff)",
+    "installing: NO_NEW_PRIVS, then seccomp with TSYNC",
+    "the constructor's end to the parent's `wait`: `main` and the exit",
+    "in all",
+];
+
+/// One `/bin/true` under `scripts/c/json-path-steps.c`: the times of [`PATH_STEPS`],
+/// and the new pages of the three steps inside the constructor.
+struct PathSample {
+    times: [Duration; 6],
+    pages: [u64; 3],
+}
+
+/// Prints the third table: both first-install paths, step by step, inside `/bin/true`,
+/// the two paths' processes alternating. `warm` is the engine's call with warm caches
+/// and heap, from the first table, for the estimate printed below the table.
+fn in_process_steps(runs: usize, engine: &Path, profile: &Path, work: &Path, warm: Duration) {
+    let preload = steps_preload(work);
+    let program = work.join("docker-default.bpf");
+    let options = profiles::Options::for_this_host();
+    let built = profiles::build(profiles::DEFAULT_PROFILE.as_bytes(), "default", &options);
+    let (_, compiled) = built.expect("builds").filter.expect("a filter");
+    std::fs::write(&program, profiles::bpf::to_bytes(&compiled.program)).expect("writes");
+    let (mut json, mut handoff) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        let env = [("STEPS_ENGINE", engine), ("STEPS_PROFILE", profile)];
+        json.push(path_sample(&preload, &env));
+        handoff.push(path_sample(&preload, &[("STEPS_PROGRAM", &program)]));
+    }
+    println!(
+        "### Both first-install paths inside `/bin/true`, step by step ({runs} processes each)\n"
+    );
+    println!("| step | JSON path µs | new pages | handoff path µs | new pages |");
+    println!("|---|---:|---:|---:|---:|");
+    let json_times = step_medians(&json);
+    let handoff_times = step_medians(&handoff);
+    for (i, name) in PATH_STEPS.iter().enumerate() {
+        let pages = |samples: &[PathSample]| match i {
+            1..=3 => median_pages(samples, i - 1).to_string(),
+            _ => "–".to_string(),
+        };
+        let handoff_time = match i {
+            1 => "–".to_string(),
+            _ => format!("{:.0}", micros(handoff_times[i])),
+        };
+        let handoff_pages = if i == 1 {
+            "–".to_string()
+        } else {
+            pages(&handoff)
+        };
+        println!(
+            "| {name} | {:.0} | {} | {handoff_time} | {handoff_pages} |",
+            micros(json_times[i]),
+            pages(&json)
+        );
+    }
+    let (json_total, handoff_total) = (json_times[5], handoff_times[5]);
+    let with_warm_call = json_total.saturating_sub(json_times[2]) + warm;
+    println!(
+        "\nJSON/handoff in this table: {:.2}×; with the engine's call at its warm time \
+         (the first table's fifth call, {:.0} µs) the JSON path would take {:.2}× the \
+         handoff path\n",
+        ratio(json_total, handoff_total),
+        micros(warm),
+        ratio(with_warm_call, handoff_total)
+    );
+}
+
+/// Compiles `scripts/c/json-path-steps.c` with the frame's header length and the
+/// engine's entry point of this build.
+fn steps_preload(work: &Path) -> PathBuf {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("c/json-path-steps.c");
+    let header = format!("-DHEADER_LEN={}", handoff::HEADER_LEN);
+    let entry = format!("-DENTRY=\"{}\"", ENGINE_SYMBOL.to_str().expect("ASCII"));
+    let output = work.join("libjson-path-steps.so");
+    cc(&output, &[&source], &["-shared", "-fPIC", &header, &entry])
+}
+
+/// Runs `/bin/true` once with the steps preload and `env`, timing the fork and the
+/// wait on the clock the preload reads.
+fn path_sample(preload: &Path, env: &[(&str, &Path)]) -> PathSample {
+    let mut command = clean_command(Path::new("/bin/true"));
+    command.env("LD_PRELOAD", preload).envs(env.iter().copied());
+    let start = monotonic_ns();
+    let out = command.output().expect("/bin/true runs");
+    let end = monotonic_ns();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "the steps preload failed: {stderr}");
+    let n = parse_numbers(&String::from_utf8_lossy(&out.stdout));
+    let span = |from: u64, to: u64| Duration::from_nanos(to.saturating_sub(from));
+    PathSample {
+        times: [
+            span(start, n[0]),
+            span(n[0], n[1]),
+            span(n[1], n[2]),
+            span(n[2], n[3]),
+            span(n[4], end),
+            span(start, end),
+        ],
+        pages: [n[5], n[6], n[7]],
+    }
+}
+
+fn step_medians(samples: &[PathSample]) -> [Duration; 6] {
+    std::array::from_fn(|i| {
+        let mut times: Vec<Duration> = samples.iter().map(|s| s.times[i]).collect();
+        median(&mut times)
+    })
+}
+
+fn median_pages(samples: &[PathSample], i: usize) -> u64 {
+    let mut pages: Vec<u64> = samples.iter().map(|s| s.pages[i]).collect();
+    pages.sort_unstable();
+    pages[pages.len() / 2]
+}
+
+/// `CLOCK_MONOTONIC` in nanoseconds, the clock the steps preload reads.
+fn monotonic_ns() -> u64 {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes the `timespec` it is given, which is valid and
+    // writable.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
+    let secs = u64::try_from(now.tv_sec).unwrap_or(0);
+    secs * 1_000_000_000 + u64::try_from(now.tv_nsec).unwrap_or(0)
+}
 
 /// Builds `profile` step by step and prints the nanoseconds and new page faults of
 /// each step in [`STEPS`].
