@@ -418,44 +418,53 @@ fn leave_preload() -> Preload {
         return Preload::Done;
     };
     let own = sys::own_path().unwrap_or_default();
-    let mut kept = [0u8; 4096];
-    let mut at = 0;
-    let mut dropped = false;
-    for entry in list
-        .split(|b| *b == b' ' || *b == b':')
-        .filter(|e| !e.is_empty())
-    {
+    let is_shim = |entry: &[u8]| {
         let name = entry.rsplit(|b| *b == b'/').next().unwrap_or(entry);
-        if entry == own || name == SHIM_FILE {
-            dropped = true;
-            continue;
-        }
-        let separator = usize::from(at > 0);
-        let Some(room) = kept.get_mut(at..at + separator + entry.len()) else {
-            return Preload::Done;
-        };
-        room[..separator].copy_from_slice(&b":"[..separator]);
-        room[separator..].copy_from_slice(entry);
-        at += separator + entry.len();
-    }
-    if !dropped {
+        entry == own || name == SHIM_FILE
+    };
+    let entries = || {
+        list.split(|b| *b == b' ' || *b == b':')
+            .filter(|e| !e.is_empty())
+    };
+    if !entries().any(is_shim) {
         return Preload::Done;
     }
-    if at == 0 {
+    if entries().all(is_shim) {
         return Preload::Spare;
     }
-    let mut entry = [0u8; 11 + 4096];
-    entry[..11].copy_from_slice(b"LD_PRELOAD=");
-    entry[11..11 + at].copy_from_slice(&kept[..at]);
-    if sys::rewrite_env(PRELOAD_VAR.to_bytes(), &entry[..11 + at]) {
-        return Preload::Done;
-    }
-    let mut value = [0u8; 4097];
-    if let Some(rest) = c_string(&mut value, &[&kept[..at]]) {
-        // Out of memory leaves the list as it was: a cost, not a hole.
-        let _ = sys::setenv(PRELOAD_VAR, rest);
-    }
+    rewrite_preload(entries().filter(|e| !is_shim(e)));
     Preload::Done
+}
+
+/// Sets `LD_PRELOAD` to the `kept` libraries, `:`-separated. Kept out of line, as the
+/// rare case it is: its page-sized buffer would otherwise be in the frame of every
+/// install, and in a fresh process each page of stack below what the loader used is a
+/// page fault (about 2 µs here).
+#[inline(never)]
+fn rewrite_preload<'a>(kept: impl Iterator<Item = &'a [u8]>) {
+    const PREFIX: &[u8] = b"LD_PRELOAD=";
+    // The entry, then a NUL, so that its value can also be handed to `setenv`.
+    let mut entry = [0u8; PREFIX.len() + 4096 + 1];
+    entry[..PREFIX.len()].copy_from_slice(PREFIX);
+    let mut at = PREFIX.len();
+    for library in kept {
+        let separator: &[u8] = if at > PREFIX.len() { b":" } else { b"" };
+        let end = at + separator.len() + library.len();
+        // One byte stays free for the NUL.
+        if end >= entry.len() {
+            return;
+        }
+        entry[at..at + separator.len()].copy_from_slice(separator);
+        entry[at + separator.len()..end].copy_from_slice(library);
+        at = end;
+    }
+    if sys::rewrite_env(PRELOAD_VAR.to_bytes(), &entry[..at]) {
+        return;
+    }
+    if let Ok(value) = CStr::from_bytes_with_nul(&entry[PREFIX.len()..=at]) {
+        // Out of memory leaves the list as it was: a cost, not a hole.
+        let _ = sys::setenv(PRELOAD_VAR, value);
+    }
 }
 
 fn clear_request() {
@@ -480,7 +489,9 @@ fn in_filter_mode(query_allowed: bool) -> bool {
     }
 }
 
-/// The digit after `Seccomp:` in `/proc/self/status`.
+/// The digit after `Seccomp:` in `/proc/self/status`. Kept out of line, so that its
+/// page-sized buffer is on the stack only when it is read.
+#[inline(never)]
 fn status_seccomp_mode() -> Option<u8> {
     let fd = sys::open_read(c"/proc/self/status").ok()?;
     let mut buf = [core::mem::MaybeUninit::<u8>::uninit(); 4096];

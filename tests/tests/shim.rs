@@ -461,6 +461,33 @@ fn a_preload_entry_too_short_for_the_marker_is_blanked_and_the_marker_set() {
 }
 
 #[test]
+fn the_other_preloads_stay_in_their_order_without_the_shim() {
+    // Libraries before and after the shim, separated by a colon and a space as the
+    // loader takes them: the program sees the others in their order, joined by colons,
+    // and so does anyone reading the kernel's copy of its environment.
+    let dir = scratch("other-preloads");
+    let source = dir.join("empty.c");
+    std::fs::write(&source, "int seclaunch_test_empty;\n").expect("writes the source");
+    let flags = ["-shared", "-fPIC"];
+    let first = cc(&dir.join("libfirst.so"), &[&source], &flags);
+    let last = cc(&dir.join("liblast.so"), &[&source], &flags);
+    let list = format!(
+        "{}:{} {}",
+        first.display(),
+        shim().display(),
+        last.display()
+    );
+    let out = output(preloading(OsStr::new(&list), None).arg("env"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let kept = format!("LD_PRELOAD={}:{}", first.display(), last.display());
+    for view in ["env", "initial-env"] {
+        let line = format!("{view} {kept}");
+        assert!(text.lines().any(|l| l == line), "no {line:?} in {text}");
+    }
+}
+
+#[test]
 fn below_the_default_profile_the_marker_allows_the_cheap_query() {
     let out = output(
         clean_command(&probes().probe)
