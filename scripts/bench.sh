@@ -8,6 +8,7 @@
 #   4. building the filter from JSON (build-time)
 #   5. fork/exec-heavy workloads (workload)
 #   6. filter shape: length, mean and worst executed instructions (filter-shape)
+#   7. the size of each file seclaunch ships
 # The peers are libseccomp, driven as runc drives it at -O1 and -O2, through the
 # libseccomp crate and through scripts/c/libseccomp-build.c (compiled here against
 # libseccomp-dev; its export is checked to equal the crate's), and Debian's bubblewrap.
@@ -41,3 +42,11 @@ target/release/workload "${quick[@]}"
 echo "### Filter shape of Docker's default (instructions, from the interpreter)"
 echo
 target/release/filter-shape
+echo
+echo "### What seclaunch ships (target/dist)"
+echo
+echo "| file | bytes |"
+echo "|---|---:|"
+for f in target/dist/*; do
+    echo "| \`$(basename "$f")\` | $(stat -c %s "$f") |"
+done
