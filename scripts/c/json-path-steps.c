@@ -79,7 +79,7 @@ __attribute__((constructor)) static void steps(void)
     f[1] = faults();
     if (entry) {
         const unsigned char *frame = NULL;
-        char err[512];
+        char err[512] = "the engine returned no filter";
         len = entry(getenv("STEPS_PROFILE"), &frame, err, sizeof err);
         if (len <= HEADER_LEN)
             fail(err);
